@@ -1,0 +1,88 @@
+# Spotdesk: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+MANAGE := $(PY) manage.py
+TEST_SETTINGS := config.settings.test
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-slow test-chaos test-e2e bench lint fmt migrate shell venv \
+        services system-packages compose-check messages requirements clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# --- environment -----------------------------------------------------------------
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "ERROR: $(PYTHON) not found. Fix: install Python 3.11 or run make PYTHON=/path/to/python3.11 ..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstalls only when a pinned requirements file changes.
+$(VENV)/.installed: requirements/dev.txt requirements/base.txt | $(PY)
+	$(BIN)/pip install -q -r requirements/dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed  ## Create or update the virtualenv
+
+system-packages:
+	@bash deploy/local/system-packages.sh
+
+services:  ## Make sure PostgreSQL and Redis answer (starts local ones if installed)
+	@bash deploy/local/ensure-services.sh
+
+messages: venv system-packages  ## Compile translations (en, pt-BR, es)
+	@$(MANAGE) compilemessages -v 0 --ignore '.venv' --ignore 'var'
+
+requirements: venv  ## Re-pin requirements/*.txt from the *.in files
+	for f in base dev production; do \
+	  $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+	    -o requirements/$$f.txt requirements/$$f.in; done
+
+# --- the two commands ------------------------------------------------------------
+run: venv messages  ## Start the whole platform on the embedded default, with demo data
+	$(MANAGE) standalone
+
+test: venv system-packages services messages  ## Lint, validate compose, run the test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory compose-check
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest --durations=20 $(PYTEST_ARGS)
+
+# --- suites kept out of `make test` ----------------------------------------------
+test-slow: venv services  ## Long-running tests
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m slow --durations=20 $(PYTEST_ARGS)
+
+test-chaos: venv services  ## Fault-injection and soak tests
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m chaos --durations=20 $(PYTEST_ARGS)
+
+test-e2e: venv services  ## Headless Chromium end-to-end tests
+	@bash deploy/local/system-packages.sh chromium
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=20 $(PYTEST_ARGS)
+
+bench: venv  ## Benchmarks (ratios against reference implementations)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+compose-check: system-packages  ## Validate docker-compose.yml for every profile
+	@bash deploy/local/compose-check.sh
+
+# --- conveniences ----------------------------------------------------------------
+lint: venv  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv  ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: venv  ## Apply database migrations (embedded default unless DATABASE_URL is set)
+	$(MANAGE) migrate
+
+shell: venv  ## Django shell
+	$(MANAGE) shell
+
+clean:  ## Remove the virtualenv and local state (var/)
+	rm -rf $(VENV) var

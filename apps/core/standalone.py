@@ -1,0 +1,72 @@
+"""The whole platform on one machine: the processes `make run` starts together.
+
+Each process is a line of a Procfile run by honcho, so logs are combined with the
+process name in front and Ctrl-C stops them all.
+"""
+
+import shutil
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.conf import settings
+
+from apps.core.errors import ConfigurationError
+
+
+def redis_reachable(url: str, timeout: float = 1.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def redis_process(url: str, var_dir: Path) -> str | None:
+    """A Procfile line that starts Redis under var/, or None when one already answers."""
+    if redis_reachable(url):
+        return None
+    parsed = urlparse(url)
+    if parsed.hostname not in ("127.0.0.1", "localhost"):
+        raise ConfigurationError(
+            f"Redis is not reachable at {parsed.hostname}:{parsed.port or 6379}. "
+            "Fix: start it, or set REDIS_URL to a Redis that answers."
+        )
+    server = shutil.which("redis-server")
+    if server is None:
+        raise ConfigurationError(
+            "Redis is not reachable at 127.0.0.1:6379 and redis-server is not installed. "
+            "Fix: install Redis (Debian: apt-get install redis-server) or set REDIS_URL."
+        )
+    data_dir = var_dir / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return (
+        f"{server} --bind 127.0.0.1 --port {parsed.port or 6379} --dir {data_dir} "
+        "--save 60 1000 --appendonly no"
+    )
+
+
+def procfile_lines(*, host: str, port: int) -> dict[str, str]:
+    python = sys.executable
+    bin_dir = Path(python).parent
+    lines = {}
+    redis = redis_process(settings.REDIS_URL, Path(settings.VAR_DIR))
+    if redis:
+        lines["redis"] = redis
+    lines["web"] = f"{bin_dir / 'daphne'} -b {host} -p {port} config.asgi:application"
+    lines["worker"] = (
+        f"{bin_dir / 'celery'} -A celery_worker worker -Q execution,default,backtest "
+        "--concurrency=2 --loglevel=INFO"
+    )
+    lines["beat"] = f"{bin_dir / 'celery'} -A celery_worker beat --loglevel=INFO"
+    return lines
+
+
+def write_procfile(lines: dict[str, str], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{name}: {command}\n" for name, command in lines.items()))
+    return path

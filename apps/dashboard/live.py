@@ -1,0 +1,19 @@
+"""Publishing to the live channel: the groups that WebSocket consumers listen on."""
+
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+HEARTBEAT_GROUP = "live.heartbeat"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def publish_heartbeat() -> None:
+    """Tell every connected live page that the platform's pipeline is alive."""
+    async_to_sync(get_channel_layer().group_send)(
+        HEARTBEAT_GROUP, {"type": "live.heartbeat", "server_time_ms": now_ms()}
+    )

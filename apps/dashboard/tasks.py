@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .live import publish_heartbeat
+
+
+@shared_task(ignore_result=True)
+def broadcast_live_heartbeat() -> None:
+    publish_heartbeat()

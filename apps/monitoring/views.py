@@ -1,0 +1,62 @@
+"""Health, readiness, fleet status and metrics endpoints (thin: services do the work)."""
+
+import hmac
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
+
+from .fleet import fleet_snapshot
+from .readiness import run_readiness_checks
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness: the process answers. No database, no Redis."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    results = run_readiness_checks()
+    ready = all(r.ok for r in results)
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": {r.name: r.as_dict() for r in results},
+    }
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+@staff_member_required
+def fleet_status(request):
+    snapshot = fleet_snapshot()
+    wants_json = request.GET.get("format") == "json" or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+    if wants_json:
+        return JsonResponse(snapshot.as_dict())
+    return render(request, "monitoring/status.html", {"snapshot": snapshot})
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus exposition, for a bearer token or an allow-listed address."""
+    token = settings.METRICS_TOKEN
+    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    token_ok = bool(token) and hmac.compare_digest(supplied.encode(), token.encode())
+    if not (token_ok or _client_address(request) in settings.METRICS_ALLOWED_IPS):
+        return HttpResponseForbidden("metrics need a bearer token or an allow-listed address\n")
+    response = ExportToDjangoView(request)
+    return response if isinstance(response, HttpResponse) else HttpResponse(response)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian tools that `make test` uses when they are missing:
+# docker-compose (validates the compose file) and gettext (compiles translations).
+# Runs apt-get only when something is missing, and only as root.
+set -euo pipefail
+
+missing=()
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v msgfmt >/dev/null || missing+=(gettext)
+for extra in "$@"; do
+  case "$extra" in
+    chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
+    nginx) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx) ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "ERROR: missing system tools: ${missing[*]}." >&2
+  echo "Fix: install them with your package manager (Debian: apt-get install ${missing[*]})." >&2
+  exit 1
+fi
+echo "installing system tools: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,95 @@
+"""Fixtures shared by the whole suite: real Redis, real worker, real daphne."""
+
+import time
+
+import pytest
+
+from tests.support.processes import (
+    VENV_BIN,
+    ManagedProcess,
+    child_env,
+    database_url_for,
+    free_port,
+    wait_for_port,
+)
+
+
+@pytest.fixture
+def redis_client():
+    """The test Redis database, emptied before each test that asks for it."""
+    from apps.core.redis import get_redis
+
+    client = get_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    return database_url_for(connection.settings_dict)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker on every queue, against the test database and Redis."""
+    with django_db_blocker.unblock():
+        env = child_env(DATABASE_URL=_test_database_url())
+    name = f"pytest-{int(time.time())}@localhost"
+    worker = ManagedProcess(
+        "celery-worker",
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "celery_worker",
+            "worker",
+            "-Q",
+            "execution,default,backtest",
+            "--pool=solo",
+            "--concurrency=1",
+            "-n",
+            name,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ],
+        env,
+    )
+    worker.hostname = name
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """The real ASGI stack (HTTP + WebSocket) served by daphne on a free port."""
+    with django_db_blocker.unblock():
+        env = child_env(DATABASE_URL=_test_database_url())
+    port = free_port()
+    server = ManagedProcess(
+        "daphne",
+        [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        env,
+    )
+    wait_for_port(port, process=server)
+    server.base_url = f"http://127.0.0.1:{port}"
+    server.ws_url = f"ws://127.0.0.1:{port}"
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wait_until():
+    """Poll a condition (bounded), instead of sleeping a fixed time."""
+
+    def _wait(condition, *, timeout: float = 30.0, interval: float = 0.1, message: str = ""):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(message or f"condition not met within {timeout}s")
+
+    return _wait

@@ -1,0 +1,61 @@
+"""The live channel over the real ASGI stack: daphne, Channels, the Redis layer."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from websockets.exceptions import InvalidStatus
+
+from apps.dashboard.live import publish_heartbeat
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+async def test_anonymous_users_are_rejected(daphne_server):
+    with pytest.raises(InvalidStatus) as caught:
+        async with websockets.connect(
+            f"{daphne_server.ws_url}/ws/live/", origin="http://127.0.0.1"
+        ):
+            pass
+    assert caught.value.response.status_code == 403
+
+
+async def test_foreign_origins_are_rejected(daphne_server):
+    with pytest.raises(InvalidStatus):
+        async with websockets.connect(
+            f"{daphne_server.ws_url}/ws/live/", origin="http://evil.example.com"
+        ):
+            pass
+
+
+def _session_cookie() -> str:
+    try:
+        user = get_user_model().objects.create_user("trader", password="a-long-test-password")
+        client = Client()
+        client.force_login(user)
+        return client.cookies["sessionid"].value
+    finally:
+        connection.close()  # runs in a worker thread; don't leave its connection open
+
+
+async def test_authenticated_user_gets_hello_pong_and_heartbeats(daphne_server):
+    cookie = await sync_to_async(_session_cookie)()
+    async with websockets.connect(
+        f"{daphne_server.ws_url}/ws/live/",
+        origin="http://127.0.0.1",
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert hello["type"] == "hello"
+        assert hello["user"] == "trader"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "pong"
+        await sync_to_async(publish_heartbeat)()  # from this process, through Redis
+        beat = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert beat["type"] == "heartbeat"
+        assert beat["server_time_ms"] > 0
