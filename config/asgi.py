@@ -10,15 +10,24 @@ django_asgi_app = get_asgi_application()  # sets up Django before the imports be
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.startup import run_system_checks_or_exit  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 
 run_system_checks_or_exit("web")
 
+# Without a reverse proxy in front (make run, tests), daphne serves /static/ itself.
+http_app = (
+    ASGIStaticFilesHandler(django_asgi_app)
+    if getattr(settings, "SPOTDESK_SERVE_STATIC", settings.DEBUG)
+    else django_asgi_app
+)
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -22,3 +22,5 @@ globals().update(redis_backed(REDIS_URL, prefix="spotdesk-test"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 LOG_FORMAT = "json"
+# Tests talk to daphne directly, with no proxy in front to serve static files.
+SPOTDESK_SERVE_STATIC = True
