@@ -63,7 +63,19 @@ def procfile_lines(*, host: str, port: int) -> dict[str, str]:
         "--concurrency=2 --loglevel=INFO"
     )
     lines["beat"] = f"{bin_dir / 'celery'} -A celery_worker beat --loglevel=INFO"
+    lines["paper"] = paper_exchange_process(python, Path(settings.VAR_DIR))
     return lines
+
+
+def paper_exchange_process(python: str, var_dir: Path) -> str:
+    """The paper exchange on PAPER_EXCHANGE_URL's port: the shared real data, looped so
+    the demo's markets never run dry, plus generated USDT pairs; state kept in var/."""
+    parsed = urlparse(settings.PAPER_EXCHANGE_URL)
+    return (
+        f"{python} manage.py run_paper_exchange --host {parsed.hostname or '127.0.0.1'} "
+        f"--port {parsed.port or 9100} --loop "
+        f"--state-file {var_dir / 'paper_exchange_state.json'}"
+    )
 
 
 def write_procfile(lines: dict[str, str], path: Path) -> Path:
