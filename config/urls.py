@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts.admin_site import SpotdeskAdminSite
 from apps.monitoring import views as monitoring
 
-admin.site.site_header = "Spotdesk"
-admin.site.site_title = "Spotdesk ops console"
+# The default site keeps every registration but admits only OTP-verified staff, and
+# its login is the platform's single login page (axes + second factor).
+admin.site.__class__ = SpotdeskAdminSite
 
 urlpatterns = [
     path("healthz", monitoring.healthz, name="healthz"),
@@ -13,6 +15,7 @@ urlpatterns = [
     path("status", monitoring.fleet_status, name="status"),
     path("metrics", monitoring.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
 ]
 

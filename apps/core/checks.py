@@ -92,7 +92,17 @@ def check_redis() -> list[Error]:
     ]
 
 
-def check_encryption_keys() -> list[Error]:
+SOURCE_HINTS = {
+    "file": "Set FIELD_ENCRYPTION_KEYS_FILE to a readable file with one Fernet key per line "
+    "(newest first), e.g. a Docker or Kubernetes secret.",
+    "aws": "Set FIELD_ENCRYPTION_AWS_SECRET_ID (and FIELD_ENCRYPTION_AWS_REGION) to a Secrets "
+    "Manager secret holding the Fernet keys, readable by this process's credentials.",
+    "vault": "Set FIELD_ENCRYPTION_VAULT_ADDR, FIELD_ENCRYPTION_VAULT_PATH and "
+    "FIELD_ENCRYPTION_VAULT_TOKEN (or _TOKEN_FILE) to a KV v2 secret holding the keys.",
+}
+
+
+def _check_env_keys() -> list[Error]:
     keys = [k for k in getattr(settings, "FIELD_ENCRYPTION_KEYS", []) if k]
     if not keys:
         return [
@@ -117,6 +127,39 @@ def check_encryption_keys() -> list[Error]:
                     id="spotdesk.E005",
                 )
             ]
+    return []
+
+
+def check_encryption_keys() -> list[Error]:
+    """The configured key source (FIELD_ENCRYPTION_KEY_SOURCE) delivers valid keys.
+
+    Remote sources (AWS, Vault) are asked here, so a process with unreachable keys
+    refuses to start instead of failing at the first key it must decrypt.
+    """
+    from apps.core.crypto.sources import SOURCE_SETTING, SOURCES, configured_source, load_keys
+    from apps.core.errors import ConfigurationError
+
+    source = configured_source()
+    if source == "env":
+        return _check_env_keys()
+    if source not in SOURCES:
+        return [
+            Error(
+                f"{SOURCE_SETTING}={source!r} is not a known encryption key source.",
+                hint=f"Set {SOURCE_SETTING} to one of: {', '.join(SOURCES)}.",
+                id="spotdesk.E005",
+            )
+        ]
+    try:
+        load_keys()
+    except ConfigurationError as exc:
+        return [
+            Error(
+                f"Encryption keys ({SOURCE_SETTING}={source}): {exc.message}",
+                hint=SOURCE_HINTS[source],
+                id="spotdesk.E005",
+            )
+        ]
     return []
 
 

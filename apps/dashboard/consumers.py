@@ -1,13 +1,23 @@
 """WebSocket consumers of the live dashboard."""
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.accounts.otp import otp_satisfied
 from apps.monitoring.metrics import LIVE_CONNECTIONS
 
 from .live import HEARTBEAT_GROUP, now_ms
 
 # 4401 mirrors HTTP 401 in the application-defined close-code range (4000-4999).
 CLOSE_UNAUTHENTICATED = 4401
+# 4403 mirrors HTTP 403: logged in, but the session was not verified by a second factor.
+CLOSE_OTP_REQUIRED = 4403
+
+
+@database_sync_to_async
+def _second_factor_ok(user, session) -> bool:
+    # Channels does not run django-otp's middleware: check the session ourselves.
+    return session is not None and otp_satisfied(user, session)
 
 
 class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
@@ -19,6 +29,9 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await _second_factor_ok(user, self.scope.get("session")):
+            await self.close(code=CLOSE_OTP_REQUIRED)
             return
         await self.channel_layer.group_add(HEARTBEAT_GROUP, self.channel_name)
         self.groups_joined = (HEARTBEAT_GROUP,)

@@ -5,6 +5,7 @@ that production must set have no usable default here: the system checks in
 `apps.core.checks` name each one at start, instead of failing at the first trade.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -181,8 +183,24 @@ WORKER_HEARTBEAT_INTERVAL = env.int("WORKER_HEARTBEAT_INTERVAL", default=15)
 WORKER_HEARTBEAT_TTL = env.int("WORKER_HEARTBEAT_TTL", default=60)
 
 # --- Security-sensitive keys -----------------------------------------------------
-# Fernet keys (urlsafe base64, 32 bytes), newest first; older ones only decrypt.
+# Where the Fernet keys for secrets at rest come from: env | file | aws | vault.
+FIELD_ENCRYPTION_KEY_SOURCE = env.str("FIELD_ENCRYPTION_KEY_SOURCE", default="env")
+# env: Fernet keys (urlsafe base64, 32 bytes), newest first; older ones only decrypt.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# file: one key per line (or comma-separated), newest first, e.g. a Docker secret.
+FIELD_ENCRYPTION_KEYS_FILE = env.str("FIELD_ENCRYPTION_KEYS_FILE", default="")
+# aws: a Secrets Manager secret whose string holds the keys (list, {"keys": [...]} or CSV).
+FIELD_ENCRYPTION_AWS_SECRET_ID = env.str("FIELD_ENCRYPTION_AWS_SECRET_ID", default="")
+FIELD_ENCRYPTION_AWS_REGION = env.str("FIELD_ENCRYPTION_AWS_REGION", default="")
+FIELD_ENCRYPTION_AWS_ENDPOINT_URL = env.str("FIELD_ENCRYPTION_AWS_ENDPOINT_URL", default="")
+# vault: HashiCorp Vault KV v2, GET <addr>/v1/<mount>/data/<path>, keys in <field>.
+FIELD_ENCRYPTION_VAULT_ADDR = env.str("FIELD_ENCRYPTION_VAULT_ADDR", default="")
+FIELD_ENCRYPTION_VAULT_TOKEN = env.str("FIELD_ENCRYPTION_VAULT_TOKEN", default="")
+FIELD_ENCRYPTION_VAULT_TOKEN_FILE = env.str("FIELD_ENCRYPTION_VAULT_TOKEN_FILE", default="")
+FIELD_ENCRYPTION_VAULT_MOUNT = env.str("FIELD_ENCRYPTION_VAULT_MOUNT", default="secret")
+FIELD_ENCRYPTION_VAULT_PATH = env.str("FIELD_ENCRYPTION_VAULT_PATH", default="")
+FIELD_ENCRYPTION_VAULT_FIELD = env.str("FIELD_ENCRYPTION_VAULT_FIELD", default="keys")
+FIELD_ENCRYPTION_VAULT_NAMESPACE = env.str("FIELD_ENCRYPTION_VAULT_NAMESPACE", default="")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -194,14 +212,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Brute-force lockout (django-axes): lock a username+address after repeated failures.
+# Second factor (django-otp): sensitive actions need a code entered this recently.
+SPOTDESK_STEP_UP_SECONDS = env.int("SPOTDESK_STEP_UP_SECONDS", default=300)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Spotdesk")
+# The admin never shows TOTP seeds, QR codes or backup codes (enrolment shows them once).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# A pending enrolment (password checked, authenticator not yet confirmed) lasts this long.
+SPOTDESK_ENROLMENT_SECONDS = env.int("SPOTDESK_ENROLMENT_SECONDS", default=600)
+
+# Brute-force lockout (django-axes): lock a username+address after AXES_FAILURE_LIMIT
+# failures; failures older than the window are forgotten and a lockout lasts as long.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME_HOURS", default=0.5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_ENABLE_ADMIN = False  # apps.accounts registers its own view with an audited unlock
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "csrfmiddlewaretoken", "secret", "api_key"]
 
+# Sessions: a working day at most, gone when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -226,7 +259,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/admin/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

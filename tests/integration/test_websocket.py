@@ -11,7 +11,9 @@ from django.db import connection
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 
+from apps.accounts.models import Membership, Organization
 from apps.dashboard.live import publish_heartbeat
+from tests.accounts.factories import otp_login
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -33,14 +35,33 @@ async def test_foreign_origins_are_rejected(daphne_server):
             pass
 
 
-def _session_cookie() -> str:
+def _session_cookie(*, verified: bool = True, username: str = "trader") -> str:
+    """A session of a trader (a role that must use a second factor)."""
     try:
-        user = get_user_model().objects.create_user("trader", password="a-long-test-password")
+        user = get_user_model().objects.create_user(username, password="a-long-test-password")
+        organization = Organization.objects.create(name=f"WS {username}", slug=f"ws-{username}")
+        Membership.objects.create(organization=organization, user=user, role="trader")
         client = Client()
-        client.force_login(user)
+        if verified:
+            otp_login(client, user)
+        else:
+            client.force_login(user)  # password only: no second factor in this session
         return client.cookies["sessionid"].value
     finally:
         connection.close()  # runs in a worker thread; don't leave its connection open
+
+
+async def test_a_session_without_otp_verification_is_refused(daphne_server):
+    cookie = await sync_to_async(_session_cookie)(verified=False, username="unverified")
+    with pytest.raises(InvalidStatus) as caught:
+        async with websockets.connect(
+            f"{daphne_server.ws_url}/ws/live/",
+            origin="http://127.0.0.1",
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+        ):
+            pass
+    # Refused before the handshake completes (the consumer closes with 4403).
+    assert caught.value.response.status_code == 403
 
 
 async def test_authenticated_user_gets_hello_pong_and_heartbeats(daphne_server):

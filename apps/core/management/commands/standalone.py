@@ -31,6 +31,9 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         demo = ensure_demo_superuser()
         self._announce(demo, host, port)
+        # The demo organization, its users of each role and their second factors
+        # (apps.accounts; called by name so core does not import it).
+        call_command("seed_demo_accounts", stdout=self.stdout)
         procfile = write_procfile(lines, Path(settings.VAR_DIR) / "Procfile.standalone")
         honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
         sys.stdout.flush()
@@ -44,7 +47,8 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(self.style.SUCCESS(f"Spotdesk is starting at http://{host}:{port}/"))
         out.write(
-            f"  ops console: http://{host}:{port}/admin/   fleet status: http://{host}:{port}/status"
+            f"  log in: http://{host}:{port}/accounts/login/   ops console: "
+            f"http://{host}:{port}/admin/   fleet status: http://{host}:{port}/status"
         )
         if demo.password:
             out.write(

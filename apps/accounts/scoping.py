@@ -1,0 +1,100 @@
+"""Object-level scoping: the one mechanism behind admin, API, WebSockets and exports.
+
+Every organization-owned model uses `OrganizationScopedQuerySet` and names the path
+to its organization in `organization_path`. `Model.objects.for_user(user, action)`
+returns exactly the rows the user may act on:
+
+- members: rows of organizations where their role allows `action`;
+- staff with `accounts.access_all_organizations`: every organization, for the actions
+  their Django permissions allow (e.g. an "ops" group that pauses and halts);
+- superusers: everything;
+- anyone else (anonymous, inactive): nothing.
+"""
+
+from django.db import models
+
+from .roles import Action, roles_allowing
+
+CROSS_ORGANIZATION_PERMISSION = "accounts.access_all_organizations"
+# What a cross-organization staff member needs, beyond seeing, to perform an action.
+STAFF_ACTION_PERMISSIONS = {
+    Action.VIEW: None,
+    Action.KILL: "accounts.operate_exchangeaccount",
+    Action.TRADE: "accounts.operate_exchangeaccount",
+    Action.RISK: "accounts.halt_exchangeaccount",
+    Action.MANAGE: "accounts.manage_organization",
+}
+
+
+def _usable(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def has_cross_organization_access(user, action: str = Action.VIEW) -> bool:
+    """True when the user acts on every organization (superuser or permitted staff)."""
+    if not _usable(user):
+        return False
+    if user.is_superuser:
+        return True
+    if not (user.is_staff and user.has_perm(CROSS_ORGANIZATION_PERMISSION)):
+        return False
+    needed = STAFF_ACTION_PERMISSIONS[Action(action)]
+    return needed is None or user.has_perm(needed)
+
+
+def member_organization_ids(user, action: str = Action.VIEW) -> models.QuerySet:
+    from .models import Membership
+
+    return Membership.objects.filter(user=user, role__in=roles_allowing(action)).values(
+        "organization_id"
+    )
+
+
+class OrganizationScopedQuerySet(models.QuerySet):
+    def for_user(self, user, action: str = Action.VIEW) -> models.QuerySet:
+        if not _usable(user):
+            return self.none()
+        if has_cross_organization_access(user, action):
+            return self.all()
+        path = self.model.organization_path
+        lookup = f"{path}__in" if path else "pk__in"
+        return self.filter(**{lookup: member_organization_ids(user, action)})
+
+
+def organization_id_of(obj) -> int:
+    """Follow the model's `organization_path` to its organization id."""
+    path = type(obj).organization_path
+    if not path:
+        return obj.pk
+    parts = path.split("__")
+    target = obj
+    for part in parts[:-1]:
+        target = getattr(target, part)
+    last = parts[-1]
+    return getattr(target, last if last.endswith("_id") else f"{last}_id")
+
+
+def can(user, obj, action: str) -> bool:
+    """May `user` perform `action` on `obj` (any organization-scoped model instance)?"""
+    return type(obj).objects.for_user(user, action).filter(pk=obj.pk).exists()
+
+
+AUDIT_READER_ROLES = ("admin", "risk_officer")
+
+
+def audit_organization_ids(user):
+    """None for every chain (platform staff who may view audit), else the organization
+    ids whose audit the user's role may read; platform events only for staff."""
+    from .models import Membership
+
+    if not _usable(user):
+        return Membership.objects.none().values("organization_id")
+    if user.is_superuser or (
+        user.is_staff
+        and user.has_perm(CROSS_ORGANIZATION_PERMISSION)
+        and user.has_perm("audit.view_auditevent")
+    ):
+        return None
+    return Membership.objects.filter(user=user, role__in=AUDIT_READER_ROLES).values(
+        "organization_id"
+    )

@@ -1,0 +1,88 @@
+"""`for_user(user, action)`: members see their organizations, staff what Django
+permissions allow, nobody else anything."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group
+
+from apps.accounts import services
+from apps.accounts.models import ApiKeyPair, ExchangeAccount, Membership, Organization
+from apps.accounts.roles import Action
+from apps.audit.models import AuditEvent
+from apps.core.errors import PermissionDenied
+from tests.accounts.factories import make_account, make_org, make_user, member, verified
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_orgs():
+    a, b = make_org("Alpha"), make_org("Bravo")
+    member(a, "admin")
+    member(b, "admin")
+    return a, b, make_account(a), make_account(b)
+
+
+def test_members_see_only_their_organization(two_orgs):
+    a, b, account_a, _account_b = two_orgs
+    viewer = member(a, "viewer")
+    assert list(ExchangeAccount.objects.for_user(viewer)) == [account_a]
+    assert list(Organization.objects.for_user(viewer)) == [a]
+    assert set(ApiKeyPair.objects.for_user(viewer)) == set(account_a.key_pairs.all())
+    assert not Membership.objects.for_user(viewer).filter(organization=b).exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("viewer", {Action.VIEW, Action.KILL}),
+        ("trader", {Action.VIEW, Action.KILL, Action.TRADE}),
+        ("risk_officer", {Action.VIEW, Action.KILL, Action.RISK}),
+        ("admin", set(Action.values)),
+    ],
+)
+def test_each_role_allows_its_actions(two_orgs, role, allowed):
+    a, _b, account_a, _ = two_orgs
+    user = member(a, role)
+    for action in Action.values:
+        visible = ExchangeAccount.objects.for_user(user, action).filter(pk=account_a.pk).exists()
+        assert visible == (action in allowed), (role, action)
+
+
+def test_anonymous_inactive_and_outsiders_see_nothing(two_orgs):
+    outsider = make_user()
+    inactive = member(two_orgs[0], "admin")
+    inactive.is_active = False
+    inactive.save()
+    for user in (AnonymousUser(), outsider, inactive, None):
+        assert not ExchangeAccount.objects.for_user(user).exists()
+        assert not AuditEvent.objects.for_user(user).exists()
+
+
+def test_ops_staff_see_every_organization_halt_but_cannot_manage_or_see_keys(two_orgs):
+    _a, _b, account_a, account_b = two_orgs
+    ops = make_user(staff=True)
+    ops.groups.add(Group.objects.get(name="ops"))
+    assert set(ExchangeAccount.objects.for_user(ops)) == {account_a, account_b}
+    assert ExchangeAccount.objects.for_user(ops, Action.RISK).count() == 2
+    assert not Organization.objects.for_user(ops, Action.MANAGE).exists()
+    assert not ops.has_perm("accounts.view_apikeypair")
+    services.halt_account(actor=verified(ops), account=account_b)
+    with pytest.raises(PermissionDenied):
+        services.disable_account(actor=verified(ops), account=account_b)
+
+
+def test_compliance_staff_read_every_audit_chain_members_only_their_own(two_orgs):
+    a, _b, *_ = two_orgs
+    compliance = make_user(staff=True)
+    compliance.groups.add(Group.objects.get(name="compliance"))
+    all_orgs = set(AuditEvent.objects.values_list("organization_id", flat=True))
+    assert (
+        set(AuditEvent.objects.for_user(compliance).values_list("organization_id", flat=True))
+        == all_orgs
+    )
+    risk = member(a, "risk_officer")
+    viewer = member(a, "viewer")
+    assert set(AuditEvent.objects.for_user(risk).values_list("organization_id", flat=True)) == {
+        a.pk
+    }
+    assert not AuditEvent.objects.for_user(viewer).exists()
