@@ -3,12 +3,14 @@
 import hmac
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
+
+from apps.accounts.otp import otp_satisfied
 
 from .fleet import fleet_snapshot
 from .readiness import run_readiness_checks
@@ -33,9 +35,21 @@ def readyz(request):
     return JsonResponse(body, status=200 if ready else 503)
 
 
+def _verified_staff(request) -> bool:
+    user = request.user
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and otp_satisfied(user, request.session)
+    )
+
+
 @never_cache
-@staff_member_required
 def fleet_status(request):
+    # The fleet view is an ops page: staff with a second factor verified this session.
+    if not _verified_staff(request):
+        return redirect_to_login(request.get_full_path())
     snapshot = fleet_snapshot()
     wants_json = request.GET.get("format") == "json" or "application/json" in request.headers.get(
         "Accept", ""

@@ -6,6 +6,8 @@ import polib
 import pytest
 from django.utils import translation
 
+from tests.accounts.factories import make_user, otp_login
+
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 
 
@@ -23,7 +25,8 @@ def test_every_message_is_translated(language):
 @pytest.mark.parametrize(
     ("language", "title"), [("pt-br", "Estado da frota"), ("es", "Estado de la flota")]
 )
-def test_status_page_renders_in_the_users_language(admin_client, redis_client, language, title):
-    response = admin_client.get("/status", HTTP_ACCEPT_LANGUAGE=language)
+def test_status_page_renders_in_the_users_language(client, redis_client, language, title):
+    otp_login(client, make_user("ops-translated", staff=True))
+    response = client.get("/status", HTTP_ACCEPT_LANGUAGE=language)
     assert title in response.content.decode()
     translation.activate("en")
