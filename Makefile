@@ -50,6 +50,7 @@ test: venv system-packages services messages  ## Lint, validate compose, run the
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory compose-check
+	@bash deploy/local/nginx-check.sh
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest --durations=20 $(PYTEST_ARGS)
 
 # --- suites kept out of `make test` ----------------------------------------------

@@ -24,7 +24,14 @@ case "$role" in
     exec celery -A celery_worker beat --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
   streams)
     check
+    # In a StatefulSet the pod ordinal (spotdesk-streams-<i>) is the shard index.
+    if [ $# -eq 0 ] && [ -n "${STREAMS_SHARD_COUNT:-}" ]; then
+      set -- --shard "${HOSTNAME##*-}/${STREAMS_SHARD_COUNT}"
+    fi
     exec python manage.py run_streams "$@" ;;
+  flower)
+    # Flower reads FLOWER_BASIC_AUTH (user:password) from the environment.
+    exec celery -A celery_worker flower --port=5555 "$@" ;;
   paper-exchange)
     exec python manage.py run_paper_exchange --host 0.0.0.0 --port "${PAPER_EXCHANGE_PORT:-9100}" "$@" ;;
   migrate)

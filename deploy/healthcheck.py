@@ -21,6 +21,17 @@ def worker_alive() -> bool:
     return any(json.loads(raw or "{}") for raw in client.mget(keys)) if keys else False
 
 
+def beat_alive() -> bool:
+    # Beat sends the heartbeat tasks: while any heartbeat is fresh, beat is ticking.
+    client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=3)
+    return bool(client.keys("spotdesk:heartbeat:worker:*"))
+
+
+def streams_alive() -> bool:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=3)
+    return bool(client.keys("spotdesk:heartbeat:streams:*"))
+
+
 def main(role: str) -> int:
     checks = {
         "web": lambda: http_ok(f"http://127.0.0.1:{os.environ.get('WEB_PORT', '8000')}/healthz"),
@@ -28,6 +39,9 @@ def main(role: str) -> int:
             f"http://127.0.0.1:{os.environ.get('PAPER_EXCHANGE_PORT', '9100')}/api/v3/ping"
         ),
         "worker": worker_alive,
+        "beat": beat_alive,
+        "streams": streams_alive,
+        "flower": lambda: http_ok("http://127.0.0.1:5555/healthcheck"),
     }
     try:
         return 0 if checks[role]() else 1

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian tools that `make test` uses when they are missing:
-# docker-compose (validates the compose file) and gettext (compiles translations).
+# docker-compose (validates the compose file), gettext (compiles translations),
+# nginx and openssl (`nginx -t` on the proxy configuration).
 # Runs apt-get only when something is missing, and only as root.
 set -euo pipefail
 
 missing=()
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v msgfmt >/dev/null || missing+=(gettext)
+command -v envsubst >/dev/null || missing+=(gettext-base)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null || missing+=(openssl)
 for extra in "$@"; do
   case "$extra" in
     chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
-    nginx) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx) ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
