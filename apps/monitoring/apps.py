@@ -6,3 +6,8 @@ class MonitoringConfig(AppConfig):
     name = "apps.monitoring"
     label = "monitoring"
     verbose_name = _("Monitoring")
+
+    def ready(self) -> None:
+        from .collectors import register_collectors
+
+        register_collectors()
