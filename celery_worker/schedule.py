@@ -17,9 +17,29 @@ def beat_schedule() -> dict:
         }
         for queue in QUEUES
     }
+    for environment in settings.EXCHANGE_ENVIRONMENTS_IN_USE:
+        schedule.update(_exchange_upkeep(environment))
     schedule["live-heartbeat"] = {
         "task": "apps.dashboard.tasks.broadcast_live_heartbeat",
         "schedule": 5.0,
         "options": {"expires": 5.0},
     }
     return schedule
+
+
+def _exchange_upkeep(environment: str) -> dict:
+    """Clock offset, connectivity samples and exchangeInfo for one environment."""
+    tasks = {
+        "sync-exchange-time": ("apps.exchange.tasks.sync_exchange_time", 60.0),
+        "sample-exchange-connectivity": ("apps.exchange.tasks.sample_exchange_connectivity", 30.0),
+        "refresh-exchange-info": ("apps.exchange.tasks.refresh_exchange_info", 3600.0),
+    }
+    return {
+        f"{name}-{environment}": {
+            "task": task,
+            "schedule": every,
+            "kwargs": {"environment": environment},
+            "options": {"expires": every},
+        }
+        for name, (task, every) in tasks.items()
+    }

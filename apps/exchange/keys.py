@@ -242,3 +242,13 @@ def verify_account_credentials(exchange_credentials, *, redis_client=None) -> Ke
         redis_client=redis_client,
         recv_window_ms=getattr(exchange_credentials, "recv_window_ms", None),
     )
+
+
+def verification_for_accounts(exchange_credentials):
+    """The verifier installed into apps.accounts: its VerificationResult from ours."""
+    from apps.accounts.credentials import VerificationResult
+
+    result = verify_account_credentials(exchange_credentials)
+    return VerificationResult(
+        accepted=result.accepted, permissions=result.as_dict(), message=result.message
+    )

@@ -276,6 +276,34 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
+# --- Exchange gateway (apps/exchange; each name is documented in docs/exchange.md) -
+# Processes sharing one egress IP share one weight budget: give each IP its own id.
+EXCHANGE_EGRESS_ID = env.str("EXCHANGE_EGRESS_ID", default="default")
+EXCHANGE_WEIGHT_BUDGET_FRACTION = env.str("EXCHANGE_WEIGHT_BUDGET_FRACTION", default="0.9")
+EXCHANGE_LIMITER_MAX_WAIT = env.float("EXCHANGE_LIMITER_MAX_WAIT", default=70.0)
+EXCHANGE_RECV_WINDOW_MS = env.int("EXCHANGE_RECV_WINDOW_MS", default=5000)
+EXCHANGE_REQUEST_TIMEOUT = env.float("EXCHANGE_REQUEST_TIMEOUT", default=10.0)
+EXCHANGE_READ_RETRY_ATTEMPTS = env.int("EXCHANGE_READ_RETRY_ATTEMPTS", default=4)
+EXCHANGE_READ_RETRY_MAX_SECONDS = env.float("EXCHANGE_READ_RETRY_MAX_SECONDS", default=20.0)
+EXCHANGE_UNKNOWN_ORDER_GRACE_SECONDS = env.float(
+    "EXCHANGE_UNKNOWN_ORDER_GRACE_SECONDS", default=5.0
+)
+EXCHANGE_UNKNOWN_ORDER_DEADLINE_SECONDS = env.float(
+    "EXCHANGE_UNKNOWN_ORDER_DEADLINE_SECONDS", default=30.0
+)
+EXCHANGE_TIME_SYNC_SAMPLES = env.int("EXCHANGE_TIME_SYNC_SAMPLES", default=5)
+EXCHANGE_TIME_SYNC_MAX_AGE = env.float("EXCHANGE_TIME_SYNC_MAX_AGE", default=300.0)
+EXCHANGE_BREAKER_FAILURES = env.int("EXCHANGE_BREAKER_FAILURES", default=5)
+EXCHANGE_BREAKER_ERROR_RATE = env.float("EXCHANGE_BREAKER_ERROR_RATE", default=0.5)
+EXCHANGE_BREAKER_OPEN_SECONDS = env.float("EXCHANGE_BREAKER_OPEN_SECONDS", default=30.0)
+EXCHANGE_INFO_TTL = env.int("EXCHANGE_INFO_TTL", default=24 * 3600)
+EXCHANGE_KEY_EXPIRY_WARNING_DAYS = env.int("EXCHANGE_KEY_EXPIRY_WARNING_DAYS", default=14)
+EXCHANGE_TESTNET_URL = env.str("EXCHANGE_TESTNET_URL", default="https://testnet.binance.vision")
+# Environments whose clock, connectivity and exchangeInfo beat keeps fresh.
+EXCHANGE_ENVIRONMENTS_IN_USE = env.list("EXCHANGE_ENVIRONMENTS_IN_USE", default=["paper"])
+# Saving or rotating a key asks the exchange about it (refusing withdrawal rights).
+EXCHANGE_VERIFY_KEYS_ON_SAVE = env.bool("EXCHANGE_VERIFY_KEYS_ON_SAVE", default=True)
+
 # --- Market data and the paper exchange ------------------------------------------
 MARKET_DATA_DIR = env.str(
     "SPOTDESK_MARKET_DATA_DIR", default=str(BASE_DIR.parent / "shared" / "data")

@@ -26,6 +26,10 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
     persistent_local_secret(VAR_DIR / "field_encryption_key", kind="fernet")
 ]
 
+# The demo's accounts hold placeholder keys until the demo seeds them on the paper
+# exchange; turn verification on locally with EXCHANGE_VERIFY_KEYS_ON_SAVE=true.
+EXCHANGE_VERIFY_KEYS_ON_SAVE = env.bool("EXCHANGE_VERIFY_KEYS_ON_SAVE", default=False)
+
 DATABASE_URL = env.str("DATABASE_URL", default="")
 if DATABASE_URL:
     from .base import postgres_database

@@ -24,3 +24,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 LOG_FORMAT = "json"
 # Tests talk to daphne directly, with no proxy in front to serve static files.
 SPOTDESK_SERVE_STATIC = True
+# Tests that verify keys install the verifier themselves, against a paper exchange.
+EXCHANGE_VERIFY_KEYS_ON_SAVE = False

@@ -1,5 +1,8 @@
 """The authenticated fleet view shows worker heartbeats, to verified staff only."""
 
+import json
+import time
+
 import pytest
 
 from apps.monitoring.heartbeats import record_worker_heartbeat
@@ -51,3 +54,16 @@ def test_status_is_degraded_without_workers(ops_client, redis_client):
     assert data["workers"] == []
     assert data["healthy"] is False
     assert b"No worker has sent a heartbeat" in ops_client.get("/status").content
+
+
+@pytest.mark.django_db
+def test_status_shows_each_exchange_environments_clock_and_ping(ops_client, redis_client):
+    sample = {"environment": "paper", "at": time.time(), "ping_ms": 1.7, "offset_ms": -12}
+    redis_client.set("exchange:connectivity:paper", json.dumps(sample))
+    data = ops_client.get("/status?format=json").json()
+    assert data["exchange"]["connectivity"]["paper"]["ping_ms"] == 1.7
+    page = ops_client.get("/status").content.decode()
+    row = page[page.index('id="exchange"') :]
+    assert "paper" in row
+    assert "1.7 ms" in row
+    assert "-12 ms" in row
