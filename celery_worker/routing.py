@@ -1,6 +1,9 @@
 """Routing by task module: the queue follows from where a task is defined."""
 
+# First match wins: specific tasks before their module's rule.
 QUEUE_BY_MODULE_PREFIX = (
+    # Partition upkeep and archiving is long and never urgent: keep it off execution.
+    ("apps.trading.tasks.maintain_partitions", "default"),
     ("apps.trading.", "execution"),
     ("apps.exchange.", "execution"),
     ("apps.backtest.", "backtest"),

@@ -15,6 +15,7 @@ def test_routes_follow_the_task_module():
     assert queue_for_task("apps.trading.tasks.run_cycle") == "execution"
     assert queue_for_task("apps.backtest.tasks.run_backtest") == "backtest"
     assert queue_for_task("apps.monitoring.tasks.worker_heartbeat") == "default"
+    assert queue_for_task("apps.trading.tasks.maintain_partitions") == "default"
 
 
 def test_celery_policy_is_safe():

@@ -1,0 +1,15 @@
+"""Reads of market data (public: no organization scoping)."""
+
+from __future__ import annotations
+
+from .models import Candle, Symbol
+
+
+def candle_window(*, symbol: Symbol, interval: str, limit: int) -> list[Candle]:
+    """The newest `limit` candles, oldest first (one backward scan of the unique index)."""
+    newest = Candle.objects.filter(symbol=symbol, interval=interval).order_by("-open_time")
+    return list(reversed(newest[:limit]))
+
+
+def latest_candle(*, symbol: Symbol, interval: str) -> Candle | None:
+    return Candle.objects.filter(symbol=symbol, interval=interval).order_by("-open_time").first()

@@ -1,0 +1,152 @@
+"""Per-account mutual exclusion and per-(account, trigger) idempotency, in Redis.
+
+`AccountLock`: no two cycles of one account run at once, on any worker. The lock
+expires by itself if its holder dies (TTL), is renewed in the background while held,
+and is released only by its holder (a token compared in Lua), so a cycle that
+outlived its TTL cannot release a successor's lock. `held` says whether it is still
+ours: check it before sending an order.
+
+`TriggerGuard`: a trigger (one closed candle for one strategy fingerprint) is handled
+at most once per account, and refused when older than the maximum age, so a task
+redelivered after a crash does not trade late.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import threading
+import time
+
+from apps.core.errors import ConflictError
+from apps.core.logging import get_logger
+
+from . import conf
+
+logger = get_logger(__name__)
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class AccountBusy(ConflictError):
+    code = "account_busy"
+
+
+class AccountLock:
+    def __init__(self, redis_client, account_id: int, *, ttl: float | None = None,
+                 wait: float | None = None):  # fmt: skip
+        self.redis = redis_client
+        self.key = f"trading:lock:account:{account_id}"
+        self.ttl_ms = int((ttl if ttl is not None else conf.account_lock_ttl_seconds()) * 1000)
+        self.wait = wait if wait is not None else conf.account_lock_wait_seconds()
+        self.token = secrets.token_hex(16)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self._lost = False
+
+    def acquire(self) -> bool:
+        """Try until `wait` seconds have passed; True once held."""
+        deadline = time.monotonic() + self.wait
+        delay = 0.005
+        while True:
+            if self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
+                self._lost = False
+                self._start_renewing()
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.2)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+            self._renewer = None
+        self.redis.eval(_RELEASE, 1, self.key, self.token)
+
+    def renew(self) -> bool:
+        ok = bool(self.redis.eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
+        if not ok:
+            self._lost = True
+        return ok
+
+    @property
+    def held(self) -> bool:
+        return not self._lost and self.redis.get(self.key) == self.token
+
+    def _start_renewing(self) -> None:
+        self._stop.clear()
+        interval = self.ttl_ms / 3000
+
+        def renew_until_stopped():
+            while not self._stop.wait(interval):
+                try:
+                    if not self.renew():
+                        return
+                except Exception as exc:
+                    # A Redis hiccup: the TTL still protects; try again next interval.
+                    logger.warning("account_lock_renew_failed", key=self.key, error=str(exc))
+
+        self._renewer = threading.Thread(target=renew_until_stopped, daemon=True)
+        self._renewer.start()
+
+    def __enter__(self) -> AccountLock:
+        if not self.acquire():
+            raise AccountBusy(f"another cycle holds {self.key}", key=self.key)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Claim(enum.StrEnum):
+    CLAIMED = "claimed"  # go ahead, then call complete() or abandon()
+    DONE = "done"  # handled before: do nothing
+    IN_PROGRESS = "in_progress"  # another worker is handling it right now
+    STALE = "stale"  # older than the maximum trigger age: do nothing
+
+
+class TriggerGuard:
+    def __init__(self, redis_client, *, max_age: float | None = None):
+        self.redis = redis_client
+        self.max_age_ms = int(
+            (max_age if max_age is not None else conf.max_trigger_age_seconds()) * 1000
+        )
+        self.running_ms = conf.account_lock_ttl_seconds() * 1000
+        self.memory_s = conf.trigger_memory_seconds()
+
+    @staticmethod
+    def key(account_id: int, trigger: str) -> str:
+        return f"trading:trigger:{account_id}:{trigger}"
+
+    def claim(
+        self, account_id: int, trigger: str, trigger_ms: int, *, now_ms: int | None = None
+    ) -> Claim:
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        key = self.key(account_id, trigger)
+        state = self.redis.get(key)
+        if state == "done":
+            return Claim.DONE
+        if now_ms - trigger_ms > self.max_age_ms:
+            return Claim.STALE
+        # "running" expires with the lock: a claim whose worker died can be retaken
+        # by the redelivered task, if the trigger is still young enough.
+        if self.redis.set(key, "running", nx=True, px=self.running_ms):
+            return Claim.CLAIMED
+        return Claim.DONE if self.redis.get(key) == "done" else Claim.IN_PROGRESS
+
+    def complete(self, account_id: int, trigger: str) -> None:
+        self.redis.set(self.key(account_id, trigger), "done", ex=self.memory_s)
+
+    def abandon(self, account_id: int, trigger: str) -> None:
+        """The work failed before any effect: let a retry claim it again."""
+        key = self.key(account_id, trigger)
+        self.redis.eval(_RELEASE, 1, key, "running")
