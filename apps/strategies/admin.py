@@ -35,8 +35,9 @@ class StrategyConfigForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        registered = registry.keys()  # a sorted list (the registry is not a mapping)
-        self.fields["strategy"].choices = [(key, key) for key in registered]
+        if "strategy" in self.fields:  # read-only (absent) once the config exists
+            registered = registry.keys()  # a sorted list (the registry is not a mapping)
+            self.fields["strategy"].choices = [(key, key) for key in registered]
         if self.instance.pk:
             self.fields["symbols_text"].initial = ", ".join(self.instance.symbols)
         if "account" in self.fields and self.actor is not None:
