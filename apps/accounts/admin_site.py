@@ -4,7 +4,7 @@ Its login page is the platform's single login (axes + OTP), so the admin has no
 separate password form to brute-force.
 """
 
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -18,4 +18,10 @@ class SpotdeskAdminSite(OTPAdminSite):
 
     def login(self, request, extra_context=None):
         next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        if request.method == "GET":
+            # Show the platform's login form here; it posts to /accounts/login/, the
+            # only view that checks passwords (axes + second factor).
+            from .forms import LoginForm
+
+            return render(request, "accounts/login.html", {"form": LoginForm(), "next": next_url})
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
