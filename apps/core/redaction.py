@@ -26,6 +26,9 @@ _TEXT_PATTERNS = [
         r"access[_-]?token|listenkey)[\"']?\s*[=:]\s*[\"']?)([^&\s\"',;}]+)"
     ),
     re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"),
+    # Spotdesk's personal API tokens (sdt_<prefix>_<secret>), wherever they appear:
+    # the prefix stays readable so a log line still says which token it was.
+    re.compile(r"\b(sdt_[0-9a-f]{8}_)([A-Za-z0-9_-]{20,})"),
 ]
 # Binance API keys and HMAC secrets: 64 mixed-case alphanumerics. Lower-case hex
 # digests (audit hashes) are deliberately not matched.

@@ -97,3 +97,10 @@ def test_nested_structures_are_redacted_by_key_name():
     result = redact(payload)
     assert result["account"]["credentials"] == REDACTED
     assert result["account"]["name"] == "main"
+
+
+def test_personal_api_tokens_in_free_text_keep_only_their_prefix():
+    token = "sdt_0123abcd_" + "Zx9" * 14
+    text = redact(f"client sent {token} twice")
+    assert token not in text
+    assert "sdt_0123abcd_" in text
