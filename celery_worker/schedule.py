@@ -19,6 +19,13 @@ def beat_schedule() -> dict:
     }
     for environment in settings.EXCHANGE_ENVIRONMENTS_IN_USE:
         schedule.update(_exchange_upkeep(environment))
+    schedule.update(_notification_upkeep())
+    schedule["maintain-partitions"] = {
+        # Create next months' Candle/Decision partitions, archive expired ones.
+        "task": "apps.trading.tasks.maintain_partitions",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3600.0},
+    }
     schedule["live-heartbeat"] = {
         "task": "apps.dashboard.tasks.broadcast_live_heartbeat",
         "schedule": 5.0,
@@ -42,4 +49,20 @@ def _exchange_upkeep(environment: str) -> dict:
             "options": {"expires": every},
         }
         for name, (task, every) in tasks.items()
+    }
+
+
+def _notification_upkeep() -> dict:
+    """Monitoring upkeep: lost notification deliveries, stale-worker alerts."""
+    return {
+        "resend-overdue-notifications": {
+            "task": "apps.monitoring.tasks.resend_overdue_notifications",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
+        "check-stale-workers": {
+            "task": "apps.monitoring.tasks.check_stale_workers",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
     }

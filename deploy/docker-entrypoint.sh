@@ -7,6 +7,11 @@ shift || true
 
 check() { python manage.py check --deploy --fail-level WARNING; }
 
+# prometheus_client's multiprocess mode needs an empty directory per container start.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+fi
+
 case "$role" in
   web)
     check

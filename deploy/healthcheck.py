@@ -22,9 +22,9 @@ def worker_alive() -> bool:
 
 
 def beat_alive() -> bool:
-    # Beat sends the heartbeat tasks: while any heartbeat is fresh, beat is ticking.
+    # Beat records its own heartbeat (apps.monitoring) each time it publishes.
     client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=3)
-    return bool(client.keys("spotdesk:heartbeat:worker:*"))
+    return bool(client.keys("spotdesk:heartbeat:beat:*"))
 
 
 def streams_alive() -> bool:

@@ -15,16 +15,30 @@ from celery_worker.schedule import QUEUES
 QUEUE_LENGTH = "spotdesk_celery_queue_length"
 
 
+def queue_lengths(client: redis.Redis) -> dict[str, int]:
+    """Messages waiting per Celery queue (raises redis.RedisError when unreachable)."""
+    with client.pipeline(transaction=False) as pipe:
+        for queue in QUEUES:
+            pipe.llen(queue)
+        lengths = pipe.execute()
+    return dict(zip(QUEUES, lengths, strict=True))
+
+
+def broker_client(timeout: float = 1.0, url: str | None = None) -> redis.Redis:
+    return redis.Redis.from_url(
+        url or settings.CELERY_BROKER_URL,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+    )
+
+
 class CeleryQueueLengthCollector(Collector):
     def __init__(self, broker_url: str | None = None, timeout: float = 1.0):
         self._broker_url = broker_url
         self._timeout = timeout
 
     def _client(self) -> redis.Redis:
-        url = self._broker_url or settings.CELERY_BROKER_URL
-        return redis.Redis.from_url(
-            url, socket_connect_timeout=self._timeout, socket_timeout=self._timeout
-        )
+        return broker_client(self._timeout, self._broker_url)
 
     def collect(self):
         family = GaugeMetricFamily(
@@ -33,15 +47,12 @@ class CeleryQueueLengthCollector(Collector):
             labels=["queue"],
         )
         try:
-            with self._client().pipeline(transaction=False) as pipe:
-                for queue in QUEUES:
-                    pipe.llen(queue)
-                lengths = pipe.execute()
+            lengths = queue_lengths(self._client())
         except redis.RedisError:
             # An unreachable broker shows as a missing series (alertable with absent()),
             # never as a zero that would scale workers down.
             return
-        for queue, length in zip(QUEUES, lengths, strict=True):
+        for queue, length in lengths.items():
             family.add_metric([queue], length)
         yield family
 

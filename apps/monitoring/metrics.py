@@ -5,7 +5,14 @@ objects below and never creates metrics elsewhere, so names and labels stay in o
 reviewed place. Later issues add their metrics here.
 """
 
+import os
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# Multiprocess mode (prefork workers): every process writes its samples to files in
+# this directory, which must exist before the first metric is created.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 ALERTS_RAISED = Counter(
     "spotdesk_alerts_raised_total",
@@ -90,4 +97,48 @@ EXCHANGE_PING_MS = Gauge(
     "spotdesk_exchange_ping_ms",
     "Latency of the last /api/v3/ping per environment (ms).",
     ["environment"],
+)
+
+# --- Market-data streams (apps/exchange/streams) ------------------------------------
+STREAM_RECONNECTS = Counter(
+    "spotdesk_stream_reconnects_total",
+    "Market-data WebSocket reconnections (drops, stalls and rotations).",
+)
+STREAM_STALLS = Counter(
+    "spotdesk_stream_stalls_total",
+    "Market-data connections that went quiet past the stall threshold.",
+)
+STREAM_MESSAGES_DROPPED = Counter(
+    "spotdesk_stream_messages_dropped_total",
+    "Stream messages dropped because the consumer queue was full (slow consumer).",
+)
+
+# --- Notifications (apps/monitoring/notifications) ---------------------------------
+NOTIFICATIONS = Counter(
+    "spotdesk_notifications_total",
+    "Notification attempts by channel and outcome (sent, retry, failed).",
+    ["channel", "outcome"],
+)
+NOTIFICATIONS_GROUPED = Counter(
+    "spotdesk_notifications_grouped_total",
+    "Alerts that joined an open notification instead of sending their own.",
+    ["channel"],
+)
+
+# --- Celery tasks (celery_worker/signals.py) ----------------------------------------
+CELERY_TASKS = Counter(
+    "spotdesk_celery_tasks_total",
+    "Celery tasks finished in this worker, by task and outcome (success, failure, retry).",
+    ["task", "outcome"],
+)
+CELERY_TASK_SECONDS = Histogram(
+    "spotdesk_celery_task_seconds",
+    "Run time of Celery tasks in this worker.",
+    ["task"],
+    buckets=(0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300),
+)
+BEAT_PUBLISHED = Counter(
+    "spotdesk_beat_tasks_published_total",
+    "Periodic tasks celery beat sent to the broker.",
+    ["task"],
 )

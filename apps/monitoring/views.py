@@ -1,17 +1,15 @@
 """Health, readiness, fleet status and metrics endpoints (thin: services do the work)."""
 
-import hmac
-
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
 
 from apps.accounts.otp import otp_satisfied
 
+from .exporter import render as render_metrics
+from .exporter import scrape_allowed
 from .fleet import fleet_snapshot
 from .readiness import run_readiness_checks
 
@@ -50,7 +48,7 @@ def fleet_status(request):
     # The fleet view is an ops page: staff with a second factor verified this session.
     if not _verified_staff(request):
         return redirect_to_login(request.get_full_path())
-    snapshot = fleet_snapshot()
+    snapshot = fleet_snapshot(user=request.user)
     wants_json = request.GET.get("format") == "json" or "application/json" in request.headers.get(
         "Accept", ""
     )
@@ -67,10 +65,7 @@ def _client_address(request) -> str:
 @require_GET
 def metrics(request):
     """Prometheus exposition, for a bearer token or an allow-listed address."""
-    token = settings.METRICS_TOKEN
-    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    token_ok = bool(token) and hmac.compare_digest(supplied.encode(), token.encode())
-    if not (token_ok or _client_address(request) in settings.METRICS_ALLOWED_IPS):
+    if not scrape_allowed(_client_address(request), request.headers.get("Authorization", "")):
         return HttpResponseForbidden("metrics need a bearer token or an allow-listed address\n")
-    response = ExportToDjangoView(request)
-    return response if isinstance(response, HttpResponse) else HttpResponse(response)
+    body, content_type = render_metrics(request.headers.get("Accept", ""))
+    return HttpResponse(body, content_type=content_type)
