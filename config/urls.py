@@ -16,6 +16,7 @@ urlpatterns = [
     path("metrics", monitoring.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),
+    path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

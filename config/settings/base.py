@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
     "django_otp",
@@ -263,12 +265,65 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/admin/"
 
 REST_FRAMEWORK = {
+    # Tokens first: an unauthenticated request then gets 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "apps.api.authentication.ApiTokenAuthentication",
+        "apps.api.authentication.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apps.api.permissions.TokenScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": [
+        "apps.api.filters.DeclaredFilters",
+        "apps.api.filters.Ordering",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttling.PerUserThrottle",
+        "apps.api.throttling.PerAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        "address": env.str("API_THROTTLE_ADDRESS", default="3000/min"),
+    },
+    # Client addresses for the per-address throttle: trusted proxies in front of web.
+    "NUM_PROXIES": env.int("AXES_PROXY_COUNT", default=0),
+    "EXCEPTION_HANDLER": "apps.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Spotdesk API",
+    "DESCRIPTION": (
+        "REST API v1 of Spotdesk. Authenticate with a session (OTP-verified) or a personal "
+        "API token: `Authorization: Token <token>`. Errors have one shape: "
+        '`{"error": {"code", "message", "fields"}}`. Money and quantities are decimal strings.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "apps.accounts.models.AccountStatus",
+        "KeyStateEnum": "apps.accounts.models.KeyState",
+        "TokenScopeEnum": "apps.api.models.Scope",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["apps.api.permissions.SchemaReader"],
+    "SERVE_AUTHENTICATION": [
+        "apps.api.authentication.ApiTokenAuthentication",
+        "apps.api.authentication.VerifiedSessionAuthentication",
+    ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.add_error_responses",
+    ],
 }
 
 # --- Logging ---------------------------------------------------------------------
@@ -303,6 +358,47 @@ EXCHANGE_TESTNET_URL = env.str("EXCHANGE_TESTNET_URL", default="https://testnet.
 EXCHANGE_ENVIRONMENTS_IN_USE = env.list("EXCHANGE_ENVIRONMENTS_IN_USE", default=["paper"])
 # Saving or rotating a key asks the exchange about it (refusing withdrawal rights).
 EXCHANGE_VERIFY_KEYS_ON_SAVE = env.bool("EXCHANGE_VERIFY_KEYS_ON_SAVE", default=True)
+
+# --- Trading core (docs/trading.md) ----------------------------------------------
+MARKETDATA_CANDLE_RETENTION_MONTHS = env.int("MARKETDATA_CANDLE_RETENTION_MONTHS", default=24)
+MARKETDATA_PARTITIONS_AHEAD = env.int("MARKETDATA_PARTITIONS_AHEAD", default=3)
+MARKETDATA_CACHE_WINDOW = env.int("MARKETDATA_CACHE_WINDOW", default=500)
+MARKETDATA_CACHE_TTL_SECONDS = env.int("MARKETDATA_CACHE_TTL_SECONDS", default=3 * 86400)
+MARKETDATA_IMPORT_BATCH_SIZE = env.int("MARKETDATA_IMPORT_BATCH_SIZE", default=5000)
+MARKETDATA_ARCHIVE_DIR = env.str("MARKETDATA_ARCHIVE_DIR", default=str(VAR_DIR / "archive"))
+TRADING_DECISION_RETENTION_MONTHS = env.int("TRADING_DECISION_RETENTION_MONTHS", default=12)
+TRADING_ACCOUNT_LOCK_TTL_SECONDS = env.int("TRADING_ACCOUNT_LOCK_TTL_SECONDS", default=60)
+TRADING_ACCOUNT_LOCK_WAIT_SECONDS = env.int("TRADING_ACCOUNT_LOCK_WAIT_SECONDS", default=10)
+# A candle trigger older than this is refused: a redelivered task must not trade late.
+TRADING_MAX_TRIGGER_AGE_SECONDS = env.int("TRADING_MAX_TRIGGER_AGE_SECONDS", default=120)
+TRADING_TRIGGER_MEMORY_SECONDS = env.int("TRADING_TRIGGER_MEMORY_SECONDS", default=86400)
+
+# --- Observability and notifications (docs/observability.md) -----------------------
+# Workers and beat serve /metrics on this port (0: any free port; negative: off).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+STREAMS_METRICS_PORT = env.int("STREAMS_METRICS_PORT", default=9200)
+METRICS_BIND_ADDRESS = env.str("METRICS_BIND_ADDRESS", default="127.0.0.1")
+WORKER_STALE_RETENTION = env.int("WORKER_STALE_RETENTION", default=6 * 3600)
+BEAT_HEARTBEAT_TTL = env.int("BEAT_HEARTBEAT_TTL", default=60)
+STATUS_ALERT_HOURS = env.int("STATUS_ALERT_HOURS", default=24)
+NOTIFICATIONS_TELEGRAM_API_BASE = env.str(
+    "NOTIFICATIONS_TELEGRAM_API_BASE", default="https://api.telegram.org"
+)
+NOTIFICATIONS_TIMEOUT = env.float("NOTIFICATIONS_TIMEOUT", default=10.0)
+NOTIFICATIONS_GROUP_SECONDS = env.int("NOTIFICATIONS_GROUP_SECONDS", default=5)
+NOTIFICATIONS_RATE_LIMIT_SECONDS = env.int("NOTIFICATIONS_RATE_LIMIT_SECONDS", default=300)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=10)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=300)
+NOTIFICATIONS_SIGNATURE_TOLERANCE_SECONDS = env.int(
+    "NOTIFICATIONS_SIGNATURE_TOLERANCE_SECONDS", default=300
+)
+# Organization webhooks may not target private, loopback or link-local addresses.
+NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env.bool("NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="spotdesk@localhost")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 # --- Market data and the paper exchange ------------------------------------------
 MARKET_DATA_DIR = env.str(

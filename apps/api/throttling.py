@@ -1,0 +1,77 @@
+"""Request limits per user and per client address, counted in Redis (the cache).
+
+Fixed windows counted with an atomic increment, so every web process shares one
+count; the refusal is 429 with `Retry-After` (seconds until the window ends). Rates
+come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] at request time.
+"""
+
+import time
+
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+DURATIONS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400}
+KEY_PREFIX = "api-throttle"
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'600/min' -> (600, 60)."""
+    count, _, period = rate.partition("/")
+    return int(count), DURATIONS[period.strip().lower()]
+
+
+class WindowThrottle(BaseThrottle):
+    scope = ""
+
+    def ident(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        self.wait_seconds = None
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        ident = self.ident(request)
+        if not rate or ident is None:
+            return True
+        limit, duration = parse_rate(rate)
+        now = time.time()
+        window = int(now // duration)
+        key = f"{KEY_PREFIX}:{self.scope}:{ident}:{window}"
+        cache.add(key, 0, timeout=duration + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: start the window again
+            cache.add(key, 1, timeout=duration + 1)
+            count = 1
+        if count <= limit:
+            return True
+        self.wait_seconds = (window + 1) * duration - now
+        return False
+
+    def wait(self):
+        return self.wait_seconds
+
+
+class PerUserThrottle(WindowThrottle):
+    scope = "user"
+
+    def ident(self, request):
+        user = getattr(request, "user", None)
+        return str(user.pk) if user is not None and user.is_authenticated else None
+
+
+class PerAddressThrottle(WindowThrottle):
+    """Every request, signed in or not, counts against its client address."""
+
+    scope = "address"
+    COUNTED = "_spotdesk_address_counted"
+
+    def ident(self, request):
+        return self.get_ident(request)
+
+    def allow_request(self, request, view) -> bool:
+        # Checked before authentication (see views.base) and again by DRF: count once.
+        if getattr(request, self.COUNTED, False):
+            return True
+        setattr(request, self.COUNTED, True)
+        return super().allow_request(request, view)
