@@ -65,6 +65,16 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders-10s", type=int, default=50, help="ORDERS per 10 seconds")
     parser.add_argument("--orders-1d", type=int, default=160_000, help="ORDERS per day")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--faults",
+        type=Path,
+        default=None,
+        help="JSON file of faults to inject from the start (the /admin/faults body)",
+    )
+    parser.add_argument("--fault-seed", default="faults", help="seed of the fault injector")
+    parser.add_argument(
+        "--ws-lifetime", type=float, default=24 * 3600.0, help="WebSocket lifetime in seconds"
+    )
 
 
 def parse_time(text: str) -> int:
@@ -80,6 +90,23 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r}: give a time zone (e.g. ...Z)")
     return int(moment.timestamp() * 1000)
+
+
+def read_faults(path: Path | None) -> dict:
+    """The fault configuration file (checked now, so a typo stops the start)."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"--faults {path}: {error}") from None
+    from apps.paper_exchange.faults.injector import FaultError, FaultInjector
+
+    try:
+        FaultInjector().configure(data, 0)
+    except (FaultError, TypeError, ValueError) as error:
+        raise SystemExit(f"--faults {path}: {error}") from None
+    return data
 
 
 def config_from_options(options: dict) -> ExchangeConfig:
@@ -100,6 +127,9 @@ def config_from_options(options: dict) -> ExchangeConfig:
         admin_token=options.get("admin_token") or os.environ.get(ADMIN_TOKEN_ENV),
         default_commission=Decimal(options["commission"]),
         access_log=options.get("access_log", False),
+        faults=read_faults(options.get("faults")),
+        fault_seed=options.get("fault_seed") or "faults",
+        ws_max_lifetime_seconds=options.get("ws_lifetime") or 24 * 3600.0,
         limits=RateLimits(
             weight=options["weight_limit"],
             raw_requests=options["raw_limit"],

@@ -34,6 +34,9 @@ class RateLimits:
     orders_long: int = 160_000
     orders_long_interval: tuple[int, str] = (1, "D")
     ban_seconds: int = 120
+    # WebSocket connection attempts per IP (streams and WebSocket API together).
+    ws_connections: int = 300
+    ws_connections_interval: tuple[int, str] = (5, "M")
     # Requests tolerated after a 429 in the same window before the IP is banned.
     ban_after_violations: int = 5
 
@@ -62,3 +65,12 @@ class ExchangeConfig:
     # Saving writes the whole state; at most this often (and always on shutdown).
     save_seconds: float = 5.0
     access_log: bool = False
+    # WebSockets: server pings (aiohttp closes a connection whose pong is late), lifetime.
+    ws_ping_seconds: float = 20.0
+    ws_pong_timeout_seconds: float = 60.0
+    ws_max_lifetime_seconds: float = 24 * 3600.0
+    # How often (wall seconds) the market streams look at the market clock.
+    stream_step_seconds: float = 0.1
+    # Fault injection at start: the admin endpoint's /admin/faults body (see faults/).
+    faults: dict = field(default_factory=dict)
+    fault_seed: str = "faults"

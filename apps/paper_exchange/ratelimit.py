@@ -84,6 +84,8 @@ class RateLimiter:
         self.raw = WindowCounter(self.raw_window)
         self.orders = [(WindowCounter(window), limit) for window, limit in self.order_windows]
         self._violations = WindowCounter(self.weight_window)
+        self.connection_window = Window(*limits.ws_connections_interval)
+        self.connections = WindowCounter(self.connection_window)
         self._banned_until: dict[str, int] = {}
         self._ban_count: dict[str, int] = {}
 
@@ -137,6 +139,18 @@ class RateLimiter:
             self._banned_until[ip] = now + duration
             self._violations.add(ip, -violations, now)
             raise errors.ip_banned(now + duration, duration // 1000)
+
+    def admit_connection(self, ip: str) -> None:
+        """Count a WebSocket connection attempt (300 per 5 minutes per IP)."""
+        now = self.now()
+        if self.connections.add(ip, 1, now) > self.limits.ws_connections:
+            raise errors.ApiError(
+                -1003,
+                f"Too many connection attempts; current limit is {self.limits.ws_connections} "
+                f"per {self.connection_window.description}.",
+                status=429,
+                headers={"Retry-After": str(self.connection_window.seconds_left(now))},
+            )
 
     # -- unfilled order count --------------------------------------------------------
 

@@ -41,6 +41,23 @@ class Admin:
         response.raise_for_status()
         return response.json()["marketTime"]
 
+    def post(self, path: str, body: dict | None = None) -> dict:
+        """Any other admin call (faults, streams, symbols)."""
+        response = self.session.post(f"{self.url}{path}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self, **body) -> dict:
+        return self.post("/admin/faults", body)
+
+    def clear_faults(self) -> dict:
+        response = self.session.delete(f"{self.url}/admin/faults", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def streams(self, action: str, **body) -> dict:
+        return self.post("/admin/streams", {"action": action, **body})
+
 
 def make_config(**overrides) -> ExchangeConfig:
     options = dict(

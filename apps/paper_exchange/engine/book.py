@@ -11,11 +11,22 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from apps.paper_exchange.numbers import ceil_to, floor_to
 
 HALF_SPREAD = Decimal("0.00005")  # half a basis point each side
 LEVEL_SPACING = Decimal("0.00002")
+
+
+@lru_cache(maxsize=512)
+def _level_factors(symbol: str, second: int, side: str, count: int) -> tuple[Decimal, ...]:
+    # One seeded generator per side and second (seeding is the expensive part), cached
+    # because every book of that second, and every stream step, reuses the same factors.
+    rng = random.Random(f"{symbol}:{second}:{side}")
+    return tuple(
+        Decimal(str(round(0.4 + rng.random() * (1 + index / 25), 4))) for index in range(count)
+    )
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,7 @@ class SyntheticBook:
         self.level_qty = max(minute_volume / 20, step)
 
     def _qty(self, side: str, index: int) -> Decimal:
-        rng = random.Random(f"{self.symbol}:{self.second}:{side}:{index}")
-        factor = Decimal(str(round(0.4 + rng.random() * (1 + index / 25), 4)))
+        factor = _level_factors(self.symbol, self.second, side, self.levels)[index]
         return max(floor_to(self.level_qty * factor, self.step), self.step)
 
     def asks(self, count: int | None = None) -> Iterator[Level]:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from apps.paper_exchange import errors
 from apps.paper_exchange.engine.book import SyntheticBook
+from apps.paper_exchange.engine.events import EventJournal
 from apps.paper_exchange.engine.models import (
     STOP_TYPES,
     Account,
@@ -59,6 +60,7 @@ class MatchingEngine:
         self.book_levels = book_levels
         self.on_first_fill = on_first_fill or (lambda account_id: None)
         self._processed: dict[str, int] = {}
+        self.journal = EventJournal(store.next_sequence)
 
     # -- market view ----------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class MatchingEngine:
         if account.balance(lock_asset).free < lock_amount:
             raise errors.new_order_rejected(errors.INSUFFICIENT_BALANCE)
         order = self._new_order(account, request, now, lock_asset, lock_amount)
+        self._report_new(order, now)
         fills = self._activate(order, book, now, last)
         return order, fills
 
@@ -208,7 +211,17 @@ class MatchingEngine:
         )
         self._lock(account, order, lock_amount)
         self.store.add_order(order)
+        self._note_balances(order)
         return order
+
+    def _report_new(self, order: Order, now: int) -> None:
+        if order.type in ("LIMIT", "LIMIT_MAKER"):
+            order.working_time = now  # in the book from the start
+        self.journal.order(order, "NEW", now)
+
+    def _note_balances(self, order: Order) -> None:
+        spec = self.market.specs[order.symbol]
+        self.journal.balances(order.account_id, spec.base, spec.quote)
 
     def _lock(self, account: Account, order: Order, amount: Decimal) -> None:
         balance = account.balance(order.lock_asset)
@@ -353,6 +366,8 @@ class MatchingEngine:
             is_maker=is_maker,
         )
         self.store.add_fill(fill)
+        self.journal.order(order, "TRADE", now, fill=fill)
+        self._note_balances(order)
         if order.order_list_id != -1:
             self._expire_siblings(order, now)
         return fill
@@ -365,7 +380,14 @@ class MatchingEngine:
         balance.locked -= amount
         order.locked -= amount
 
-    def _close(self, order: Order, status: str, now: int, reason: str | None = None) -> None:
+    def _close(
+        self,
+        order: Order,
+        status: str,
+        now: int,
+        reason: str | None = None,
+        cancel_client_id: str | None = None,
+    ) -> None:
         account = self.store.accounts[order.account_id]
         if order.locked > 0:
             balance = account.balance(order.lock_asset)
@@ -377,6 +399,9 @@ class MatchingEngine:
         if status == "EXPIRED":
             order.expiry_reason = reason
         self.store.order_closed(order)
+        self._note_balances(order)
+        if not (status == "FILLED" and self.journal.filled(order)):
+            self.journal.order(order, status, now, cancel_client_id=cancel_client_id)
         if order.order_list_id != -1:
             self._update_list(order.order_list_id, now)
 
@@ -519,6 +544,9 @@ class MatchingEngine:
             orders.append(order)
         order_list.order_ids = [order.order_id for order in orders]
         self.store.order_lists[order_list.order_list_id] = order_list
+        self.journal.order_list(order_list, orders, now)
+        for order in orders:
+            self._report_new(order, now)
         for order in orders:
             if order.type == "LIMIT_MAKER":
                 order.working_time = now
@@ -570,6 +598,7 @@ class MatchingEngine:
             order_list.list_status_type = "ALL_DONE"
             order_list.list_order_status = "ALL_DONE"
             order_list.transaction_time = now
+            self.journal.order_list(order_list, orders, now)
 
     # -- cancelling and finding ----------------------------------------------------------
 
@@ -609,6 +638,7 @@ class MatchingEngine:
         order_id: int | None,
         client_id: str | None,
         restrictions: str | None = None,
+        cancel_client_id: str | None = None,
     ) -> Order:
         order = self.find_order(account, symbol, order_id, client_id, for_cancel=True)
         if not order.is_open:
@@ -619,20 +649,24 @@ class MatchingEngine:
             raise errors.cancel_rejected(errors.CANCEL_RESTRICTED)
         now = self.now()
         if order.order_list_id != -1:
-            self.cancel_list(account, self.store.order_lists[order.order_list_id])
+            self.cancel_list(account, self.store.order_lists[order.order_list_id], cancel_client_id)
             return order
-        self._close(order, "CANCELED", now)
+        self._close(order, "CANCELED", now, cancel_client_id=cancel_client_id)
         return order
 
-    def cancel_list(self, account: Account, order_list: OrderList) -> list[Order]:
+    def cancel_list(
+        self, account: Account, order_list: OrderList, cancel_client_id: str | None = None
+    ) -> list[Order]:
         if order_list.account_id != account.account_id or not order_list.is_open:
             raise errors.cancel_rejected()
         now = self.now()
         orders = self.list_orders(order_list)
         for order in orders:
             if order.is_open:
-                self._close(order, "CANCELED", now)
-        order_list.list_status_type = "ALL_DONE"
-        order_list.list_order_status = "ALL_DONE"
-        order_list.transaction_time = now
+                self._close(order, "CANCELED", now, cancel_client_id=cancel_client_id)
+        if order_list.is_open:
+            order_list.list_status_type = "ALL_DONE"
+            order_list.list_order_status = "ALL_DONE"
+            order_list.transaction_time = now
+            self.journal.order_list(order_list, orders, now)
         return orders

@@ -16,11 +16,16 @@ from apps.paper_exchange.exchange import PaperExchange
 from apps.paper_exchange.server import (
     routes_account,
     routes_admin,
+    routes_faults,
     routes_general,
     routes_market,
+    routes_streams,
     routes_trading,
+    routes_wsapi,
 )
 from apps.paper_exchange.server.endpoint import EXCHANGE_KEY, error_response
+from apps.paper_exchange.server.routes_streams import HUB_KEY
+from apps.paper_exchange.streams.hub import StreamHub
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ async def _heartbeat(app: web.Application) -> None:
         await asyncio.sleep(exchange.config.tick_seconds)
         try:
             exchange.sync()
+            exchange.flush_events()
             if time.monotonic() - last_save >= exchange.config.save_seconds:
                 exchange.save()
                 last_save = time.monotonic()
@@ -52,20 +58,51 @@ async def _heartbeat(app: web.Application) -> None:
 
 
 async def _background(app: web.Application):
-    task = asyncio.create_task(_heartbeat(app))
+    exchange = app[EXCHANGE_KEY]
+    hub = app[HUB_KEY]
+    tasks = [
+        asyncio.create_task(_heartbeat(app)),
+        asyncio.create_task(hub.run(exchange.config.stream_step_seconds)),
+    ]
+    exchange.on_advance.append(hub.wake)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    app[EXCHANGE_KEY].save()
+    exchange.on_advance.remove(hub.wake)
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    exchange.save()
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """Tell WebSocket clients the server goes away, then close them (on shutdown)."""
+    hub = app[HUB_KEY]
+    exchange = app[EXCHANGE_KEY]
+    hub.shutdown_notice(list(hub.connections), exchange.market_time())
+    for connection in list(hub.connections):
+        await connection.close()
+    for session in list(hub.api_sessions):
+        await session.connection.close()
 
 
 def create_app(exchange: PaperExchange) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=1024**2)
     app[EXCHANGE_KEY] = exchange
-    for module in (routes_general, routes_market, routes_trading, routes_account, routes_admin):
+    app[HUB_KEY] = StreamHub(exchange)
+    modules = (
+        routes_general,
+        routes_market,
+        routes_trading,
+        routes_account,
+        routes_admin,
+        routes_faults,
+        routes_streams,
+        routes_wsapi,
+    )
+    for module in modules:
         app.add_routes(module.routes())
     app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_websockets)
     return app
 
 

@@ -6,6 +6,7 @@ Handlers are plain functions of a :class:`Context`; they return JSON-able data o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -73,6 +74,8 @@ class Endpoint:
     order_count_headers: bool = False
     # Kline rows carry their open and close times at positions 0 and 6.
     kline_rows: bool = False
+    # Fault injection group: general, market, trading or account (see faults/).
+    group: str = ""
 
 
 TIME_FIELDS = frozenset(
@@ -131,6 +134,22 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def apply_fault(exchange, request: web.Request, group: str, account_id: int | None):
+    """Injected faults that act before a request is handled: errors, 429s, latency, hangs."""
+    rule = exchange.faults.pick(group, account_id, "before")
+    if rule is None:
+        return
+    if rule.kind in ("latency", "hang"):
+        await asyncio.sleep(rule.ms / 1000)
+        if rule.kind == "hang":
+            # Never answer: the client sees its own timeout, then a dropped connection.
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError
+        return
+    raise rule.error()
+
+
 def make_handler(endpoint: Endpoint):
     async def handle(request: web.Request) -> web.Response:
         exchange = request.app[EXCHANGE_KEY]
@@ -140,6 +159,8 @@ def make_handler(endpoint: Endpoint):
         weight = 0
         context: Context | None = None
         try:
+            if exchange.faults.in_maintenance(exchange.wall()):
+                raise exchange.faults.maintenance_error()
             params = Params(request.rel_url.raw_query_string, body)
             weight = endpoint.weight(params) if callable(endpoint.weight) else endpoint.weight
             limiter.admit(ip, 0 if endpoint.free_when_successful else weight)
@@ -152,9 +173,20 @@ def make_handler(endpoint: Endpoint):
                     endpoint.security,
                     exchange.server_time(),
                 )
+            account_id = context.account.account_id if context.account else None
+            try:
+                await apply_fault(exchange, request, endpoint.group, account_id)
+            except errors.ApiError:
+                # An injected refusal costs no weight, as a refusal of the limiter does.
+                limiter.charge(ip, -(0 if endpoint.free_when_successful else weight))
+                raise
             unit = time_unit(request)
             exchange.sync()
             data = endpoint.handler(context)
+            accepted = exchange.faults.pick(endpoint.group, account_id, "after")
+            if accepted is not None:
+                # The order WAS accepted; the client is told its status is unknown.
+                raise accepted.error()
             if unit == "MICROSECOND":
                 data = in_microseconds(data, endpoint.kline_rows)
             response = json_response(data, status=context.status, headers=context.headers)
@@ -166,6 +198,8 @@ def make_handler(endpoint: Endpoint):
         except Exception:
             logger.exception("paper exchange: %s %s failed", request.method, request.path)
             response = error_response(errors.unknown())
+        finally:
+            exchange.flush_events()
         suffix = limiter.weight_window.header_suffix
         response.headers[f"X-MBX-USED-WEIGHT-{suffix}"] = str(limiter.used_weight(ip))
         if endpoint.order_count_headers and context and context.account:
@@ -175,5 +209,19 @@ def make_handler(endpoint: Endpoint):
     return handle
 
 
+GENERAL_PATHS = ("/api/v3/ping", "/api/v3/time", "/api/v3/exchangeInfo")
+
+
+def endpoint_group(path: str, endpoint: Endpoint) -> str:
+    if path in GENERAL_PATHS:
+        return "general"
+    if endpoint.security == "TRADE":
+        return "trading"
+    if endpoint.security == "USER_DATA":
+        return "account"
+    return "market"
+
+
 def route(routes: list, method: str, path: str, endpoint: Endpoint) -> None:
+    endpoint.group = endpoint.group or endpoint_group(path, endpoint)
     routes.append(web.route(method, path, make_handler(endpoint)))

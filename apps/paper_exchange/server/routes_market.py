@@ -33,11 +33,9 @@ def depth_weight(params: Params) -> int:
 def depth(context: Context) -> dict:
     spec = context.symbol()
     limit = context.params.limit(100, 5000)
-    exchange = context.exchange
-    now = exchange.market_time()
-    book = exchange.engine.book(spec.symbol, now)
+    update_id, book = context.exchange.published_book(spec.symbol)
     return {
-        "lastUpdateId": now // 10,
+        "lastUpdateId": update_id,
         "bids": [[fmt(level.price), fmt(level.qty)] for level in book.bids(limit)],
         "asks": [[fmt(level.price), fmt(level.qty)] for level in book.asks(limit)],
     }
@@ -188,7 +186,7 @@ def book_ticker(context: Context):
     now = exchange.market_time()
     rows = []
     for spec in context.symbols():
-        book = exchange.engine.book(spec.symbol, now)
+        _, book = exchange.published_book(spec.symbol, now)
         bid = next(book.bids(1))
         ask = next(book.asks(1))
         rows.append(
@@ -210,7 +208,7 @@ def ticker_24hr(context: Context):
     rows = []
     for spec in context.symbols():
         stats = exchange.market.rolling_window(spec.symbol, now, DAY)
-        book = exchange.engine.book(spec.symbol, now)
+        _, book = exchange.published_book(spec.symbol, now)
         bid, ask = next(book.bids(1)), next(book.asks(1))
         change = stats["last"] - stats["open"]
         percent = change / stats["open"] * 100 if stats["open"] else ZERO

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from apps.paper_exchange import errors, filters
+from apps.paper_exchange.engine.events import REJECT_REASONS
+from apps.paper_exchange.engine.matching import random_client_id
+from apps.paper_exchange.engine.models import Order
 from apps.paper_exchange.engine.requests import OcoRequest, OrderRequest
+from apps.paper_exchange.numbers import ZERO
 from apps.paper_exchange.server.endpoint import Context, Endpoint, route
 from apps.paper_exchange.server.order_params import (
     client_id,
@@ -43,6 +47,30 @@ def _place(context: Context, request: OrderRequest):
         exchange.limiter.add_orders(account.account_id, -1)
         raise
     return order, fills
+
+
+def report_rejected(engine, account, request: OrderRequest, error: errors.ApiError) -> None:
+    """The REJECTED executionReport of a cancel-replace whose new order failed."""
+    now = engine.now()
+    order = Order(
+        symbol=request.symbol,
+        order_id=-1,
+        account_id=account.account_id,
+        client_order_id=request.new_client_order_id or random_client_id(),
+        side=request.side,
+        type=request.type,
+        time_in_force=request.time_in_force,
+        orig_qty=request.quantity if request.quantity is not None else ZERO,
+        price=request.price or ZERO,
+        stop_price=request.stop_price or ZERO,
+        quote_order_qty=request.quote_order_qty or ZERO,
+        status="REJECTED",
+        time=now,
+        stp_mode=request.stp_mode,
+    )
+    engine.journal.order(
+        order, "REJECTED", now, reject_reason=REJECT_REASONS.get(error.msg, "OTHER")
+    )
 
 
 def new_order(context: Context) -> dict:
@@ -103,9 +131,9 @@ def cancel_order(context: Context) -> dict:
     restrictions = context.params.enum(
         "cancelRestrictions", CANCEL_RESTRICTIONS, errors.invalid_cancel_restrictions
     )
-    new_id = client_id(context.params, "newClientOrderId")
+    new_id = client_id(context.params, "newClientOrderId") or random_client_id()
     engine = context.exchange.engine
-    order = engine.cancel(context.account, spec.symbol, order_id, client, restrictions)
+    order = engine.cancel(context.account, spec.symbol, order_id, client, restrictions, new_id)
     return cancel_report(order, new_id, engine.now())
 
 
@@ -118,7 +146,7 @@ def cancel_replace(context: Context):
     cancel_client = params.text("cancelOrigClientOrderId")
     if cancel_id is None and cancel_client is None:
         raise errors.one_of_mandatory("cancelOrderId", "cancelOrigClientOrderId")
-    cancel_new_id = client_id(params, "cancelNewClientOrderId")
+    cancel_new_id = client_id(params, "cancelNewClientOrderId") or random_client_id()
     restrictions = params.enum(
         "cancelRestrictions", CANCEL_RESTRICTIONS, errors.invalid_cancel_restrictions
     )
@@ -136,7 +164,9 @@ def cancel_replace(context: Context):
         rate_error = error
     cancel_result, cancel_response = "SUCCESS", None
     try:
-        cancelled = engine.cancel(account, spec.symbol, cancel_id, cancel_client, restrictions)
+        cancelled = engine.cancel(
+            account, spec.symbol, cancel_id, cancel_client, restrictions, cancel_new_id
+        )
         cancel_response = cancel_report(cancelled, cancel_new_id, engine.now())
     except errors.ApiError as error:
         cancel_result, cancel_response = "FAILURE", error.payload()
@@ -151,6 +181,8 @@ def cancel_replace(context: Context):
                 new_response = order_response(order, fills, request.response_type, order.time)
             except errors.ApiError as error:
                 new_result, new_response = "FAILURE", error.payload()
+                if cancel_result == "SUCCESS":
+                    report_rejected(engine, account, request, error)
     elif rate_error is None:
         # A new order that was not attempted still counts as an unfilled order.
         exchange.limiter.add_orders(account.account_id, 1)
@@ -193,12 +225,14 @@ def cancel_open_orders(context: Context) -> list:
             if order.order_list_id in done_lists:
                 continue
             order_list = exchange.store.order_lists[order.order_list_id]
-            legs = engine.cancel_list(account, order_list)
+            cancel_id = random_client_id()
+            legs = engine.cancel_list(account, order_list, cancel_id)
             done_lists.add(order.order_list_id)
-            result.append(list_cancel_response(order_list, legs, None, now))
+            result.append(list_cancel_response(order_list, legs, cancel_id, now))
             continue
-        engine.cancel(account, spec.symbol, order.order_id, None)
-        result.append(cancel_report(order, None, now))
+        cancel_id = random_client_id()
+        engine.cancel(account, spec.symbol, order.order_id, None, cancel_client_id=cancel_id)
+        result.append(cancel_report(order, cancel_id, now))
     return result
 
 
@@ -289,9 +323,9 @@ def cancel_list(context: Context) -> dict:
     order_list = _find_list(context, spec.symbol)
     if order_list is None:
         raise errors.cancel_rejected()
-    new_id = client_id(context.params, "newClientOrderId")
+    new_id = client_id(context.params, "newClientOrderId") or random_client_id()
     engine = context.exchange.engine
-    orders = engine.cancel_list(context.account, order_list)
+    orders = engine.cancel_list(context.account, order_list, new_id)
     return list_cancel_response(order_list, orders, new_id, engine.now())
 
 
