@@ -1,0 +1,274 @@
+"""The market-data stream supervisor: combined WebSocket connections for a dynamic set
+of streams, kept alive whatever the network does, without ever missing a closed kline.
+
+- Streams are packed on as few combined connections as `per_connection` allows
+  (`StreamPlan`); subscriptions change at run time through SUBSCRIBE/UNSUBSCRIBE,
+  paced to Binance's 5 incoming messages per second per connection.
+- Each connection reconnects with exponential backoff and jitter, within the shared
+  connection-attempt budget, and is rotated before Binance's 24-hour cut-off.
+- A connection that goes quiet for `stall_seconds` is treated as dead (a stalled
+  stream looks open but delivers nothing).
+- Reading never blocks on the consumer: messages go through a bounded queue; when it
+  is full the message is dropped, counted and alerted, and the kline tracker turns
+  the loss into a REST backfill.
+- After every (re)connect and whenever a closed kline arrives out of sequence, the
+  missing closed klines are fetched from REST, so the consumer sees each exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from apps.monitoring.metrics import (
+    STREAM_MESSAGES_DROPPED,
+    STREAM_RECONNECTS,
+    STREAM_STALLS,
+)
+
+from .kline_gaps import ClosedKlineTracker
+from .plan import MessagePacer, StreamPlan, control_messages
+
+logger = logging.getLogger(__name__)
+
+ClosedKlineHandler = Callable[[str, str, list], Awaitable[None]]
+EventHandler = Callable[[str, dict], Awaitable[None]]
+Backfill = Callable[[str, str, int, int], list]  # (symbol, interval, first, last) -> rows
+
+
+@dataclass
+class SupervisorConfig:
+    per_connection: int = 200
+    stall_seconds: float = 30.0
+    max_connection_age: float = 23 * 3600.0  # rotate before Binance's 24 h cut-off
+    queue_size: int = 10_000
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+
+
+@dataclass
+class _Connection:
+    index: int
+    streams: set[str]
+    socket: object | None = None
+    pacer: MessagePacer = field(default_factory=MessagePacer)
+    next_id: int = 1
+    task: asyncio.Task | None = None
+
+
+def kline_row(kline: dict) -> list:
+    """A stream kline (`k`) in the 12-column REST layout, strings as Binance sends."""
+    return [
+        kline["t"], kline["o"], kline["h"], kline["l"], kline["c"], kline["v"],
+        kline["T"], kline["q"], kline["n"], kline["V"], kline["Q"], "0",
+    ]  # fmt: skip
+
+
+def kline_stream(symbol: str, interval: str) -> str:
+    return f"{symbol.lower()}@kline_{interval}"
+
+
+class MarketStreamSupervisor:
+    def __init__(
+        self,
+        stream_url: str,
+        *,
+        on_closed_kline: ClosedKlineHandler,
+        backfill: Backfill,
+        on_event: EventHandler | None = None,
+        config: SupervisorConfig | None = None,
+        connection_permit: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], int] | None = None,
+    ):
+        self.stream_url = stream_url.rstrip("/")
+        self.config = config or SupervisorConfig()
+        self.plan = StreamPlan(per_connection=self.config.per_connection)
+        self.tracker = ClosedKlineTracker()
+        self._on_closed_kline = on_closed_kline
+        self._on_event = on_event
+        self._backfill = backfill
+        self._permit = connection_permit
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._connections: dict[int, _Connection] = {}
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize=self.config.queue_size)
+        self._kline_streams: dict[str, tuple[str, str]] = {}
+        self._consumer: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+        self._delivery_lock = asyncio.Lock()
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    # --- subscriptions -----------------------------------------------------------
+    async def subscribe(self, streams: list[str]) -> None:
+        for stream in streams:
+            parsed = _parse_kline_stream(stream)
+            if parsed:
+                self._kline_streams[stream] = parsed
+        for index, added in self.plan.add(streams).items():
+            connection = self._connections.get(index)
+            if connection is None:
+                self._open(index)
+            elif connection.socket is not None:
+                await self._send_control(connection, "SUBSCRIBE", added)
+            # A connection still (re)connecting picks its streams up from the plan.
+
+    async def unsubscribe(self, streams: list[str]) -> None:
+        for index, removed in self.plan.remove(streams).items():
+            connection = self._connections.get(index)
+            if connection is not None and connection.socket is not None:
+                await self._send_control(connection, "UNSUBSCRIBE", removed)
+        for stream in streams:
+            self._kline_streams.pop(stream, None)
+
+    # --- life cycle --------------------------------------------------------------
+    def start(self) -> None:
+        self._consumer = asyncio.create_task(self._consume(), name="streams-consumer")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        tasks = [c.task for c in self._connections.values() if c.task]
+        if self._consumer:
+            tasks.append(self._consumer)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _open(self, index: int) -> None:
+        connection = _Connection(index=index, streams=self.plan.connections[index])
+        self._connections[index] = connection
+        connection.task = asyncio.create_task(self._run(connection), name=f"streams-{index}")
+
+    async def _run(self, connection: _Connection) -> None:
+        delay = self.config.backoff_initial
+        first = True
+        while not self._stopping.is_set():
+            if not first:
+                # Full jitter: many connections dropped together don't return together.
+                await asyncio.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, self.config.backoff_max)
+                self.reconnects += 1
+                STREAM_RECONNECTS.inc()
+            first = False
+            if self._permit is not None:
+                await self._permit()
+            try:
+                opened_at = await self._session(connection)
+            except (TimeoutError, OSError, WebSocketException) as error:
+                logger.warning("stream connection %s lost: %s", connection.index, error)
+                opened_at = None
+            finally:
+                connection.socket = None
+            if opened_at is not None and time.monotonic() - opened_at > 60:
+                delay = self.config.backoff_initial  # it was healthy: start over
+
+    async def _session(self, connection: _Connection) -> float:
+        streams = sorted(connection.streams)
+        url = (
+            f"{self.stream_url}/stream?streams={'/'.join(streams)}"
+            if streams
+            else (f"{self.stream_url}/stream")
+        )
+        async with connect(url, compression="deflate", open_timeout=10, max_size=2**22) as socket:
+            opened_at = time.monotonic()
+            connection.socket = socket
+            self.connected.set()
+            await self._catch_up(streams)
+            while not self._stopping.is_set():
+                if time.monotonic() - opened_at > self.config.max_connection_age:
+                    return opened_at  # rotate: reconnect before the exchange cuts us off
+                try:
+                    raw = await asyncio.wait_for(socket.recv(), self.config.stall_seconds)
+                except TimeoutError:
+                    STREAM_STALLS.inc()
+                    logger.warning("stream connection %s stalled", connection.index)
+                    return opened_at
+                self._enqueue(raw)
+        return opened_at
+
+    async def _send_control(self, connection: _Connection, method: str, streams: list[str]):
+        for message in control_messages(method, streams, connection.next_id):
+            connection.next_id += 1
+            wait = connection.pacer.delay(time.monotonic())
+            if wait:
+                await asyncio.sleep(wait)
+            connection.pacer.record(time.monotonic())
+            await connection.socket.send(json.dumps(message))
+
+    # --- delivery ----------------------------------------------------------------
+    def _enqueue(self, raw) -> None:
+        try:
+            self._queue.put_nowait(raw)
+        except asyncio.QueueFull:
+            # Never block the read loop: the kline tracker recovers drops from REST.
+            STREAM_MESSAGES_DROPPED.inc()
+
+    async def _consume(self) -> None:
+        while True:
+            raw = await self._queue.get()
+            try:
+                await self._dispatch(json.loads(raw))
+            except Exception:
+                logger.exception("stream message handler failed")
+
+    async def _dispatch(self, message: dict) -> None:
+        stream, data = message.get("stream"), message.get("data")
+        if stream is None or not isinstance(data, dict):
+            return  # control replies ({"result": null, "id": n})
+        if data.get("e") == "kline" and data["k"].get("x"):
+            kline = data["k"]
+            await self._closed_kline(kline["s"], kline["i"], kline_row(kline))
+        elif self._on_event is not None:
+            await self._on_event(stream, data)
+
+    async def _closed_kline(self, symbol: str, interval: str, row: list) -> None:
+        async with self._delivery_lock:
+            open_time = int(row[0])
+            known = self.tracker.last_open.get((symbol, interval))
+            if known is not None and open_time <= known:
+                return  # already delivered (a backfill got there first)
+            gap = self.tracker.missing_before(symbol, interval, open_time)
+            if gap:
+                await self._deliver_backfill(symbol, interval, *gap)
+            self.tracker.record(symbol, interval, open_time)
+            await self._on_closed_kline(symbol, interval, row)
+
+    async def _catch_up(self, streams: list[str]) -> None:
+        """After a (re)connect: every kline that closed while we were away."""
+        now = self._clock()
+        for stream in streams:
+            parsed = self._kline_streams.get(stream)
+            if not parsed:
+                continue
+            symbol, interval = parsed
+            async with self._delivery_lock:
+                gap = self.tracker.missing_until(symbol.upper(), interval, now)
+                if gap:
+                    await self._deliver_backfill(symbol.upper(), interval, *gap)
+
+    async def _deliver_backfill(self, symbol: str, interval: str, first: int, last: int):
+        rows = await asyncio.to_thread(self._backfill, symbol, interval, first, last)
+        for row in rows:
+            open_time = int(row[0])
+            known = self.tracker.last_open.get((symbol, interval))
+            if known is not None and open_time <= known:
+                continue
+            self.tracker.record(symbol, interval, open_time)
+            await self._on_closed_kline(symbol, interval, row)
+
+
+def _parse_kline_stream(stream: str) -> tuple[str, str] | None:
+    symbol, _, kind = stream.partition("@")
+    if not kind.startswith("kline_"):
+        return None
+    return symbol, kind.removeprefix("kline_")

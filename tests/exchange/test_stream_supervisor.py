@@ -1,0 +1,213 @@
+"""The market stream supervisor against the paper exchange's real WebSocket streams:
+dropped and stalled connections lose no closed kline, and nothing is delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import requests
+
+from apps.exchange.streams.kline_gaps import INTERVAL_MS, backfill_closed_klines
+from apps.exchange.streams.supervisor import (
+    MarketStreamSupervisor,
+    SupervisorConfig,
+    kline_stream,
+)
+from apps.paper_exchange.server.app import ServerThread
+from tests.exchange.support.ws_proxy import StreamFaultProxy
+from tests.paper_exchange.conftest import Admin, make_config
+
+MINUTE = INTERVAL_MS["1m"]
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+@pytest.fixture(scope="module")
+def clocked_exchange():
+    server = ServerThread(make_config()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy(clocked_exchange):
+    proxy = StreamFaultProxy(clocked_exchange.url.replace("http://", "ws://")).start()
+    yield proxy
+    proxy.stop()
+
+
+class Market:
+    """Moves the paper exchange's test clock and remembers market time."""
+
+    def __init__(self, server):
+        self.admin = Admin(server.url)
+        self.url = server.url
+        self.now = self.admin.advance(0)
+
+    async def advance(self, ms: int, step: int = MINUTE // 4) -> None:
+        for _ in range(ms // step):
+            self.now = await asyncio.to_thread(self.admin.advance, step)
+            await asyncio.sleep(0.02)  # let the streams flush between steps
+
+    def rest_open_times(self, symbol: str, first: int, last: int) -> list[int]:
+        rows = requests.get(
+            f"{self.url}/api/v3/klines",
+            params={"symbol": symbol, "interval": "1m", "startTime": first, "endTime": last},
+            timeout=10,
+        ).json()
+        return [int(row[0]) for row in rows]
+
+
+def rest_backfill(url: str):
+    class Rest:  # the slice of the gateway backfill_closed_klines needs
+        def klines(self, symbol, interval, **params):
+            params = {"symbol": symbol, "interval": interval, **params}
+            return requests.get(f"{url}/api/v3/klines", params=params, timeout=10).json()
+
+    return lambda symbol, interval, first, last: backfill_closed_klines(
+        Rest(), symbol, interval, first, last
+    )
+
+
+async def start_supervisor(proxy, market, **config):
+    delivered: dict[str, list[int]] = {symbol: [] for symbol in SYMBOLS}
+
+    async def on_closed_kline(symbol, interval, row):
+        delivered[symbol].append(int(row[0]))
+
+    supervisor = MarketStreamSupervisor(
+        proxy.url,
+        on_closed_kline=on_closed_kline,
+        backfill=rest_backfill(market.url),
+        config=SupervisorConfig(backoff_initial=0.05, backoff_max=0.2, **config),
+        clock=lambda: market.now,
+    )
+    supervisor.start()
+    await supervisor.subscribe([kline_stream(symbol, "1m") for symbol in SYMBOLS])
+    await asyncio.wait_for(supervisor.connected.wait(), 10)
+    return supervisor, delivered
+
+
+async def settle(delivered, market, timeout: float = 10.0) -> None:
+    """Wait until every symbol has the last kline that closed before market.now."""
+    last_closed = (market.now // MINUTE) * MINUTE - MINUTE
+    deadline = asyncio.get_running_loop().time() + timeout
+    while any(not d or d[-1] < last_closed for d in delivered.values()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not delivered up to {last_closed}: {delivered}")
+        await asyncio.sleep(0.05)
+
+
+def assert_complete(delivered, market):
+    for symbol, open_times in delivered.items():
+        assert len(open_times) == len(set(open_times)), f"{symbol} delivered twice"
+        assert open_times == sorted(open_times)
+        expected = market.rest_open_times(symbol, open_times[0], open_times[-1])
+        assert open_times == expected, f"{symbol} missed closed klines"
+
+
+async def test_closed_klines_arrive_in_order_for_every_symbol(clocked_exchange, proxy):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market)
+    try:
+        await market.advance(4 * MINUTE)
+        await settle(delivered, market)
+        assert all(len(d) >= 3 for d in delivered.values())
+        assert_complete(delivered, market)
+        assert proxy.connections == 1  # both streams share one combined connection
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_dropped_connection_loses_no_closed_kline(clocked_exchange, proxy):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market)
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.drop_all()
+        await market.advance(5 * MINUTE)  # klines close while nobody listens
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        assert supervisor.reconnects >= 1
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
+async def test_klines_closed_during_an_outage_are_backfilled_on_reconnect(clocked_exchange, proxy):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market)
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.refuse()
+        proxy.drop_all()
+        await market.advance(5 * MINUTE)
+        proxy.refuse(False)
+        # No kline closes after the reconnect: only the catch-up can fill the gap.
+        await settle(delivered, market)
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_stalled_connection_is_replaced_and_loses_nothing(clocked_exchange, proxy):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market, stall_seconds=0.5)
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.stall()  # open but silent: only the stall timer can notice
+        await market.advance(3 * MINUTE)
+        await asyncio.sleep(0.8)
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        assert proxy.connections >= 2
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
+async def test_streams_added_at_run_time_are_subscribed_on_the_open_connection(
+    clocked_exchange, proxy
+):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market)
+    seen = []
+
+    async def on_event(stream, data):
+        seen.append(stream)
+
+    supervisor._on_event = on_event
+    try:
+        await supervisor.subscribe(["bnbusdt@trade"])
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        assert "bnbusdt@trade" in seen
+        assert proxy.connections == 1
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_slow_consumer_drops_messages_but_never_a_closed_kline(clocked_exchange, proxy):
+    from apps.monitoring.metrics import STREAM_MESSAGES_DROPPED
+
+    market = Market(clocked_exchange)
+    dropped_before = STREAM_MESSAGES_DROPPED._value.get()
+    supervisor, delivered = await start_supervisor(proxy, market, queue_size=2)
+    consumer = supervisor._on_closed_kline
+
+    async def slow(symbol, interval, row):
+        await asyncio.sleep(0.05)
+        await consumer(symbol, interval, row)
+
+    supervisor._on_closed_kline = slow
+    try:
+        await market.advance(6 * MINUTE, step=MINUTE // 12)
+        await market.advance(MINUTE)
+        await settle(delivered, market, timeout=20)
+        assert STREAM_MESSAGES_DROPPED._value.get() > dropped_before
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
