@@ -57,7 +57,13 @@ def procfile_lines(*, host: str, port: int) -> dict[str, str]:
     redis = redis_process(settings.REDIS_URL, Path(settings.VAR_DIR))
     if redis:
         lines["redis"] = redis
-    lines["web"] = f"{bin_dir / 'daphne'} -b {host} -p {port} config.asgi:application"
+    paper = urlparse(settings.PAPER_EXCHANGE_URL)
+    paper_address = f"{paper.hostname or '127.0.0.1'}:{paper.port or 9100}"
+    # Web answers /healthz only once the paper exchange it demos against listens.
+    lines["web"] = (
+        f"{python} -m apps.core.waitfor {paper_address} --timeout 120 && "
+        f"{bin_dir / 'daphne'} -b {host} -p {port} config.asgi:application"
+    )
     lines["worker"] = (
         f"{bin_dir / 'celery'} -A celery_worker worker -Q execution,default,backtest "
         "--concurrency=2 --loglevel=INFO"

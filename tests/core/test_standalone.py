@@ -37,3 +37,17 @@ def test_an_unreachable_remote_redis_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigurationError) as caught:
         redis_process(f"redis://redis.invalid:{free_port()}/0", tmp_path)
     assert "REDIS_URL" in caught.value.message
+
+
+def test_web_starts_only_once_the_paper_exchange_listens(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    web = procfile_lines(host="127.0.0.1", port=8123)["web"]
+    wait, _, serve = web.partition(" && ")
+    assert "apps.core.waitfor 127.0.0.1:9100" in wait
+    assert "daphne" in serve
+
+
+def test_waitfor_reports_a_port_that_never_opens():
+    from apps.core.waitfor import main
+
+    assert main([f"127.0.0.1:{free_port()}", "--timeout", "0.5"]) == 1
