@@ -211,3 +211,36 @@ async def test_a_slow_consumer_drops_messages_but_never_a_closed_kline(clocked_e
         assert_complete(delivered, market)
     finally:
         await supervisor.stop()
+
+
+async def test_every_connection_attempt_spends_the_shared_budget(
+    clocked_exchange, proxy, redis_client, egress
+):
+    from apps.exchange.limiter import ConnectionAttemptLimiter
+    from apps.exchange.streams.supervisor import connection_attempt_permit
+
+    market = Market(clocked_exchange)
+    delivered = {symbol: [] for symbol in SYMBOLS}
+
+    async def on_closed_kline(symbol, interval, row):
+        delivered[symbol].append(int(row[0]))
+
+    supervisor = MarketStreamSupervisor(
+        proxy.url,
+        on_closed_kline=on_closed_kline,
+        backfill=rest_backfill(market.url),
+        config=SupervisorConfig(backoff_initial=0.05, backoff_max=0.2),
+        connection_permit=connection_attempt_permit(redis_client, egress),
+        clock=lambda: market.now,
+    )
+    supervisor.start()
+    try:
+        await supervisor.subscribe([kline_stream(symbol, "1m") for symbol in SYMBOLS])
+        await asyncio.wait_for(supervisor.connected.wait(), 10)
+        proxy.drop_all()
+        await market.advance(MINUTE)
+        await settle(delivered, market)
+        used = ConnectionAttemptLimiter(redis_client, egress).used("ws-connections:5M")
+        assert used >= 2  # the first connection and the reconnect
+    finally:
+        await supervisor.stop()

@@ -272,3 +272,16 @@ def _parse_kline_stream(stream: str) -> tuple[str, str] | None:
     if not kind.startswith("kline_"):
         return None
     return symbol, kind.removeprefix("kline_")
+
+
+def connection_attempt_permit(redis_client, egress: str):
+    """A `connection_permit` that spends one of the egress IP's WebSocket connection
+    attempts (300 per 5 minutes on Binance, shared by every process through Redis)."""
+    from ..limiter import ConnectionAttemptLimiter
+
+    limiter = ConnectionAttemptLimiter(redis_client, egress)
+
+    async def permit() -> None:
+        await limiter.acquire_async(1)
+
+    return permit
