@@ -70,6 +70,11 @@ def procfile_lines(*, host: str, port: int) -> dict[str, str]:
     )
     lines["beat"] = f"{bin_dir / 'celery'} -A celery_worker beat --loglevel=INFO"
     lines["paper"] = paper_exchange_process(python, Path(settings.VAR_DIR))
+    # Streams follow the paper exchange once it listens (the demo trades on paper).
+    lines["streams"] = (
+        f"{python} -m apps.core.waitfor {paper_address} --timeout 120 && "
+        f"{python} manage.py run_streams --shard 0/1 --environment paper"
+    )
     return lines
 
 

@@ -10,7 +10,8 @@ from tests.support.processes import free_port
 def test_all_processes_are_started(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     lines = procfile_lines(host="127.0.0.1", port=8123)
-    assert {"web", "worker", "beat", "paper"} <= set(lines)
+    assert {"web", "worker", "beat", "paper", "streams"} <= set(lines)
+    assert "run_streams --shard 0/1" in lines["streams"]
     assert "config.asgi:application" in lines["web"]
     assert "-p 8123" in lines["web"]
     assert "-Q execution,default,backtest" in lines["worker"]

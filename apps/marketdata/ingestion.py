@@ -1,0 +1,139 @@
+"""Market-data ingestion for one shard: the streams process's market half.
+
+Each (symbol, interval) that an enabled strategy config of an active account trades is
+followed once, by the shard that owns the symbol (a stable hash, so no candle is
+ingested twice or missed); the set follows configuration changes without a restart.
+Every closed kline is written to `Candle` (idempotent upsert) and to the Redis cache
+of latest prices and candle windows. A heartbeat per shard feeds /status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
+
+from apps.core.redis import get_redis
+from apps.exchange.environments import endpoints_for
+from apps.exchange.streams.kline_gaps import backfill_closed_klines
+from apps.exchange.streams.supervisor import MarketStreamSupervisor, kline_stream
+
+from .cache import MarketCache
+from .klines import parse_kline
+from .services import ensure_symbol, upsert_candles
+from .warming import active_streams
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_PREFIX = "spotdesk:heartbeat:streams:"
+ClosedCandleHook = Callable[[str, str, str, int], Awaitable[None] | None]
+
+
+def shard_of(symbol: str, shard_count: int) -> int:
+    """A stable owner for a symbol (Python's hash() changes between processes)."""
+    return zlib.crc32(symbol.upper().encode()) % shard_count
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'i/n' -> (i, n), with 0 <= i < n."""
+    index, _, count = text.partition("/")
+    shard, total = int(index), int(count or 1)
+    if not 0 <= shard < total:
+        raise ValueError("shard must be i/n with 0 <= i < n")
+    return shard, total
+
+
+def record_closed_kline(environment: str, symbol: str, interval: str, row: list) -> int:
+    """Store one closed kline (database, then cache); returns its open time in ms."""
+    close_old_connections()
+    kline = parse_kline(row)
+    upsert_candles(
+        symbol=ensure_symbol(environment=environment, name=symbol), interval=interval, rows=[kline]
+    )
+    cache = MarketCache(get_redis(), environment)
+    cache.add_candles(symbol, interval, [kline])
+    cache.set_price(symbol, kline.close, int(row[6]))
+    return int(row[0])
+
+
+class MarketDataShard:
+    def __init__(
+        self,
+        *,
+        environment: str,
+        shard: int = 0,
+        shard_count: int = 1,
+        refresh_seconds: float = 30.0,
+        on_closed_candle: ClosedCandleHook | None = None,
+        gateway=None,
+    ):
+        self.environment = environment
+        self.shard, self.shard_count = shard, shard_count
+        self.refresh_seconds = refresh_seconds
+        self._on_closed_candle = on_closed_candle
+        if gateway is None:
+            from apps.exchange.gateway import ExchangeGateway
+
+            gateway = ExchangeGateway(environment)
+        self._gateway = gateway
+        self.followed: set[str] = set()
+        self.supervisor = MarketStreamSupervisor(
+            endpoints_for(environment).stream,
+            on_closed_kline=self._closed_kline,
+            backfill=self._backfill,
+        )
+
+    def desired(self) -> set[str]:
+        close_old_connections()
+        pairs = active_streams(environment=self.environment)
+        return {
+            kline_stream(symbol, interval)
+            for symbol, interval in pairs
+            if shard_of(symbol, self.shard_count) == self.shard
+        }
+
+    def _backfill(self, symbol: str, interval: str, first: int, last: int) -> list:
+        return backfill_closed_klines(self._gateway, symbol, interval, first, last)
+
+    async def _closed_kline(self, symbol: str, interval: str, row: list) -> None:
+        await sync_to_async(record_closed_kline)(self.environment, symbol, interval, row)
+        if self._on_closed_candle is not None:
+            result = self._on_closed_candle(self.environment, symbol, interval, int(row[0]))
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def refresh(self) -> None:
+        """Follow exactly the streams the configuration wants now."""
+        wanted = await sync_to_async(self.desired)()
+        added, removed = sorted(wanted - self.followed), sorted(self.followed - wanted)
+        if added:
+            await self.supervisor.subscribe(added)
+        if removed:
+            await self.supervisor.unsubscribe(removed)
+        self.followed = wanted
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        beat = {"shard": f"{self.shard}/{self.shard_count}", "streams": len(self.followed),
+                "reconnects": self.supervisor.reconnects, "seen_at": time.time()}  # fmt: skip
+        key = f"{HEARTBEAT_PREFIX}{self.environment}:{self.shard}"
+        get_redis().set(key, json.dumps(beat), ex=max(60, int(self.refresh_seconds * 3)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.supervisor.start()
+        try:
+            while not stop.is_set():
+                await self.refresh()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.refresh_seconds)
+        finally:
+            await self.supervisor.stop()
+            # The database work ran in sync_to_async's thread: release its connection.
+            await sync_to_async(connections.close_all)()

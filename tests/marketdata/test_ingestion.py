@@ -1,0 +1,148 @@
+"""The streams process's market half against the paper exchange: closed candles land
+in the database and the cache once each, for the shard that owns the symbol, and the
+followed set tracks configuration changes without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import requests
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from apps.accounts.actors import Actor
+from apps.accounts.models import ExchangeAccount
+from apps.marketdata.cache import MarketCache
+from apps.marketdata.ingestion import HEARTBEAT_PREFIX, MarketDataShard, parse_shard, shard_of
+from apps.marketdata.models import Candle
+from apps.marketdata.services import ensure_symbol
+from apps.paper_exchange.server.app import ServerThread
+from apps.strategies import services as strategy_services
+from apps.strategies.models import StrategyConfig
+from tests.accounts.factories import make_account, make_org, member
+from tests.paper_exchange.conftest import Admin, make_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+MINUTE = 60_000
+
+
+@pytest.fixture(scope="module")
+def exchange():
+    server = ServerThread(make_config()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def paper(settings, exchange, redis_client):
+    settings.PAPER_EXCHANGE_URL = exchange.url
+    return Admin(exchange.url)
+
+
+def active_config(symbols: list[str]) -> StrategyConfig:
+    organization = make_org()
+    member(organization, "admin")
+    account = make_account(organization)
+    ExchangeAccount.objects.filter(pk=account.pk).update(status="active")
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        ensure_symbol(environment="paper", name=symbol)
+    config = strategy_services.create_strategy_config(
+        actor=Actor.for_system(),
+        account=account,
+        name="trend",
+        strategy="trend_following",
+        symbols=symbols,
+        interval="1m",
+    )
+    StrategyConfig.objects.filter(pk=config.pk).update(enabled=True)
+    connection.close()
+    return config
+
+
+async def advance(admin: Admin, ms: int, step: int = MINUTE // 4) -> int:
+    now = 0
+    for _ in range(ms // step):
+        now = await asyncio.to_thread(admin.advance, step)
+        await asyncio.sleep(0.02)
+    return now
+
+
+def stored_open_times(symbol: str) -> list[int]:
+    try:
+        rows = Candle.objects.filter(symbol__name=symbol, interval="1m").order_by("open_time")
+        return [int(c.open_time.timestamp() * 1000) for c in rows]
+    finally:
+        connection.close()
+
+
+def test_shards_split_symbols_stably():
+    symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "XRPETH", "ETHBTC", "LTCBTC"]
+    owners = {symbol: shard_of(symbol, 3) for symbol in symbols}
+    assert owners == {symbol: shard_of(symbol, 3) for symbol in symbols}
+    assert set(owners.values()) <= {0, 1, 2}
+    assert parse_shard("1/3") == (1, 3)
+    with pytest.raises(ValueError, match="shard"):
+        parse_shard("3/3")
+
+
+async def test_closed_candles_reach_the_database_and_cache_once(paper, exchange, redis_client):
+    await sync_to_async(active_config)(["BTCUSDT"])
+    shard = MarketDataShard(environment="paper", refresh_seconds=0.2)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(shard.run(stop))
+    try:
+        await asyncio.wait_for(shard.supervisor.connected.wait(), 10)
+        now = await advance(paper, 4 * MINUTE)
+        last_closed = (now // MINUTE) * MINUTE - MINUTE
+        for _ in range(100):
+            stored = await sync_to_async(stored_open_times)("BTCUSDT")
+            if stored and stored[-1] >= last_closed:
+                break
+            await asyncio.sleep(0.1)
+        assert len(stored) >= 3
+        assert stored == sorted(set(stored))
+        rows = requests.get(
+            f"{exchange.url}/api/v3/klines",
+            params={"symbol": "BTCUSDT", "interval": "1m", "startTime": stored[0],
+                    "endTime": stored[-1]},
+            timeout=10,
+        ).json()  # fmt: skip
+        assert stored == [int(row[0]) for row in rows]
+        cached = MarketCache(redis_client, "paper").window("BTCUSDT", "1m")
+        assert int(cached[-1][0]) == stored[-1]
+        beat = json.loads(redis_client.get(f"{HEARTBEAT_PREFIX}paper:0"))
+        assert beat["streams"] == 1
+    finally:
+        stop.set()
+        await runner
+
+
+async def test_the_followed_streams_track_configuration_changes(paper, redis_client):
+    config = await sync_to_async(active_config)(["BTCUSDT"])
+    shard = MarketDataShard(environment="paper", refresh_seconds=0.1)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(shard.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        assert shard.followed == {"btcusdt@kline_1m"}
+
+        def add_eth():
+            StrategyConfig.objects.filter(pk=config.pk).update(symbols=["BTCUSDT", "ETHUSDT"])
+            connection.close()
+
+        await sync_to_async(add_eth)()
+        await asyncio.sleep(0.4)
+        assert shard.followed == {"btcusdt@kline_1m", "ethusdt@kline_1m"}
+
+        def pause():
+            StrategyConfig.objects.filter(pk=config.pk).update(enabled=False)
+            connection.close()
+
+        await sync_to_async(pause)()
+        await asyncio.sleep(0.4)
+        assert shard.followed == set()
+    finally:
+        stop.set()
+        await runner
