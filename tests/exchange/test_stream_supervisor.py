@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 import requests
+from asgiref.sync import sync_to_async
 
 from apps.exchange.streams.kline_gaps import INTERVAL_MS, backfill_closed_klines
 from apps.exchange.streams.supervisor import (
@@ -56,6 +57,17 @@ class Market:
             timeout=10,
         ).json()
         return [int(row[0]) for row in rows]
+
+
+def _slow_consumer_alerts() -> int:
+    from django.db import connection
+
+    from apps.monitoring.models import Alert
+
+    try:
+        return Alert.objects.filter(event="streams.slow_consumer").count()
+    finally:
+        connection.close()
 
 
 def rest_backfill(url: str):
@@ -190,6 +202,7 @@ async def test_streams_added_at_run_time_are_subscribed_on_the_open_connection(
         await supervisor.stop()
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_slow_consumer_drops_messages_but_never_a_closed_kline(clocked_exchange, proxy):
     from apps.monitoring.metrics import STREAM_MESSAGES_DROPPED
 
@@ -209,6 +222,8 @@ async def test_a_slow_consumer_drops_messages_but_never_a_closed_kline(clocked_e
         await settle(delivered, market, timeout=20)
         assert STREAM_MESSAGES_DROPPED._value.get() > dropped_before
         assert_complete(delivered, market)
+        alerts = await sync_to_async(_slow_consumer_alerts)()
+        assert alerts == 1  # one alert per interval, not one per dropped message
     finally:
         await supervisor.stop()
 
@@ -237,8 +252,10 @@ async def test_every_connection_attempt_spends_the_shared_budget(
     try:
         await supervisor.subscribe([kline_stream(symbol, "1m") for symbol in SYMBOLS])
         await asyncio.wait_for(supervisor.connected.wait(), 10)
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
         proxy.drop_all()
-        await market.advance(MINUTE)
+        await market.advance(2 * MINUTE)
         await settle(delivered, market)
         used = ConnectionAttemptLimiter(redis_client, egress).used("ws-connections:5M")
         assert used >= 2  # the first connection and the reconnect

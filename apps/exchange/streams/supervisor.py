@@ -53,6 +53,7 @@ class SupervisorConfig:
     queue_size: int = 10_000
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    drop_alert_interval: float = 60.0  # at most one slow-consumer alert per interval
 
 
 @dataclass
@@ -106,6 +107,8 @@ class MarketStreamSupervisor:
         self._delivery_lock = asyncio.Lock()
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self._dropped = 0
+        self._last_drop_alert = float("-inf")
 
     # --- subscriptions -----------------------------------------------------------
     async def subscribe(self, streams: list[str]) -> None:
@@ -212,6 +215,28 @@ class MarketStreamSupervisor:
         except asyncio.QueueFull:
             # Never block the read loop: the kline tracker recovers drops from REST.
             STREAM_MESSAGES_DROPPED.inc()
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_alert >= self.config.drop_alert_interval:
+                self._last_drop_alert = now
+                asyncio.get_running_loop().create_task(self._alert_slow_consumer())
+
+    async def _alert_slow_consumer(self) -> None:
+        from asgiref.sync import sync_to_async
+
+        from apps.monitoring.alerts import raise_alert
+
+        try:
+            await sync_to_async(raise_alert)(
+                "warning",
+                "streams.slow_consumer",
+                "Market-data messages are being dropped: the consumer is slower than the "
+                "streams (closed klines are recovered from REST).",
+                dropped=self._dropped,
+                queue_size=self.config.queue_size,
+            )
+        except Exception:
+            logger.exception("could not record the slow-consumer alert")
 
     async def _consume(self) -> None:
         while True:
