@@ -108,6 +108,7 @@ class MarketStreamSupervisor:
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._dropped = 0
+        self._lost_messages = False
         self._last_drop_alert = float("-inf")
 
     # --- subscriptions -----------------------------------------------------------
@@ -216,6 +217,7 @@ class MarketStreamSupervisor:
             # Never block the read loop: the kline tracker recovers drops from REST.
             STREAM_MESSAGES_DROPPED.inc()
             self._dropped += 1
+            self._lost_messages = True
             now = time.monotonic()
             if now - self._last_drop_alert >= self.config.drop_alert_interval:
                 self._last_drop_alert = now
@@ -243,6 +245,11 @@ class MarketStreamSupervisor:
             raw = await self._queue.get()
             try:
                 await self._dispatch(json.loads(raw))
+                if self._lost_messages and self._queue.empty():
+                    # Caught up after drops: a dropped closed kline may have no
+                    # successor yet to reveal the gap, so backfill now.
+                    self._lost_messages = False
+                    await self._catch_up(sorted(self._kline_streams))
             except Exception:
                 logger.exception("stream message handler failed")
 
