@@ -8,23 +8,13 @@ from collections.abc import Iterable, Iterator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from .chain import HASHED_FIELDS
 from .models import AuditEvent
 
+# The hashed fields, time first for people reading a spreadsheet, then the hash.
 COLUMNS = (
     "occurred_at",
-    "chain",
-    "sequence",
-    "organization_id",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "changes",
-    "ip_address",
-    "user_agent",
-    "correlation_id",
-    "previous_hash",
+    *(name for name in HASHED_FIELDS if name != "occurred_at"),
     "hash",
 )
 # A spreadsheet evaluates a cell starting with one of these as a formula.

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from apps.audit.chain import HASHED_FIELDS
 from apps.audit.models import AuditEvent
 from apps.monitoring.models import Alert
 from apps.risk.models import Preset, RiskProfile
@@ -37,24 +38,7 @@ class StrategySerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "chain",
-            "sequence",
-            "occurred_at",
-            "organization_id",
-            "actor_id",
-            "actor_username",
-            "action",
-            "object_type",
-            "object_id",
-            "changes",
-            "ip_address",
-            "user_agent",
-            "correlation_id",
-            "previous_hash",
-            "hash",
-        ]
+        fields = ["id", *HASHED_FIELDS, "hash"]
         read_only_fields = fields
 
 
