@@ -97,6 +97,7 @@ def place_order(
     grace_seconds: float | None = None,
     deadline_seconds: float | None = None,
     query_interval: float | None = None,
+    response_type: str = "RESULT",
 ) -> OrderOutcome:
     """Place `order` at most once under `client_order_id` (see the module docstring).
 
@@ -107,7 +108,9 @@ def place_order(
     Raises the mapped error when the exchange refused the order or it was certainly
     not executed; returns an `OrderOutcome` otherwise.
     """
-    params = order_params(symbol, order, client_order_id, time_in_force=time_in_force)
+    params = order_params(
+        symbol, order, client_order_id, time_in_force=time_in_force, response_type=response_type
+    )
     return _place_at_most_once(
         gateway,
         "/api/v3/order",
