@@ -24,6 +24,12 @@ def cache_ttl_seconds() -> int:
     return int(getattr(settings, "MARKETDATA_CACHE_TTL_SECONDS", 3 * 24 * 3600))
 
 
+def warmup_candles() -> int:
+    """Closed candles fetched from REST when the streams start following a (symbol,
+    interval), so a strategy has its history at the first close (0 disables)."""
+    return int(getattr(settings, "MARKETDATA_WARMUP_CANDLES", 300))
+
+
 def import_batch_size() -> int:
     return int(getattr(settings, "MARKETDATA_IMPORT_BATCH_SIZE", 5000))
 

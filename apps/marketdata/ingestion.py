@@ -25,10 +25,11 @@ from apps.exchange.environments import endpoints_for
 from apps.exchange.streams.kline_gaps import backfill_closed_klines
 from apps.exchange.streams.supervisor import MarketStreamSupervisor, kline_stream
 
+from . import conf
 from .cache import MarketCache
 from .klines import parse_kline
 from .services import ensure_symbol, upsert_candles
-from .warming import active_streams
+from .warming import active_streams, warm_window
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= shard < total:
         raise ValueError("shard must be i/n with 0 <= i < n")
     return shard, total
+
+
+def _parse_stream(stream: str) -> tuple[str, str]:
+    """'btcusdt@kline_1m' -> ('BTCUSDT', '1m')."""
+    name, _, kind = stream.partition("@kline_")
+    return name.upper(), kind
 
 
 def record_closed_kline(environment: str, symbol: str, interval: str, row: list) -> int:
@@ -99,6 +106,28 @@ class MarketDataShard:
             if shard_of(symbol, self.shard_count) == self.shard
         }
 
+    def warm_up(self, stream: str) -> int:
+        """Before following a stream: store its recent closed candles from REST and
+        fill the cache, without triggering cycles (those candles are history)."""
+        from apps.exchange.streams.kline_gaps import INTERVAL_MS
+
+        from .backfill import backfill_klines
+
+        symbol, interval = _parse_stream(stream)
+        count = conf.warmup_candles()
+        if count <= 0:
+            return 0
+        close_old_connections()
+        now = self._gateway.exchange_now_ms()
+        written = backfill_klines(
+            self._gateway, environment=self.environment, symbol=symbol, interval=interval,
+            start_ms=now - count * INTERVAL_MS[interval], end_ms=now,
+        )  # fmt: skip
+        warm_window(
+            symbol=ensure_symbol(environment=self.environment, name=symbol), interval=interval
+        )
+        return written
+
     def _backfill(self, symbol: str, interval: str, first: int, last: int) -> list:
         return backfill_closed_klines(self._gateway, symbol, interval, first, last)
 
@@ -113,6 +142,11 @@ class MarketDataShard:
         """Follow exactly the streams the configuration wants now."""
         wanted = await sync_to_async(self.desired)()
         added, removed = sorted(wanted - self.followed), sorted(self.followed - wanted)
+        for stream in added:
+            try:
+                await sync_to_async(self.warm_up)(stream)
+            except Exception:  # history is a nicety: never keep a stream from starting
+                logger.exception("warm-up of %s failed; following it anyway", stream)
         if added:
             await self.supervisor.subscribe(added)
         if removed:

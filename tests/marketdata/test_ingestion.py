@@ -146,3 +146,29 @@ async def test_the_followed_streams_track_configuration_changes(paper, redis_cli
     finally:
         stop.set()
         await runner
+
+
+async def test_a_newly_followed_stream_starts_with_its_history(paper, settings, redis_client):
+    settings.MARKETDATA_WARMUP_CANDLES = 50
+    await sync_to_async(active_config)(["ETHUSDT"])
+    closed = []
+    shard = MarketDataShard(
+        environment="paper",
+        refresh_seconds=60,
+        on_closed_candle=lambda *args: closed.append(args),
+    )
+    stop = asyncio.Event()
+    runner = asyncio.create_task(shard.run(stop))
+    try:
+        await asyncio.wait_for(shard.supervisor.connected.wait(), 10)
+        stored = await sync_to_async(stored_open_times)("ETHUSDT")
+        # About 50 closed minutes (the open one excluded), before any new close.
+        assert 48 <= len(stored) <= 50
+        assert stored == list(range(stored[0], stored[-1] + MINUTE, MINUTE))
+        cached = MarketCache(redis_client, "paper").window("ETHUSDT", "1m")
+        assert [int(row[0]) for row in cached] == stored
+        # History is not a closed candle to trade on.
+        assert closed == []
+    finally:
+        stop.set()
+        await runner
