@@ -30,6 +30,11 @@ def warmup_candles() -> int:
     return int(getattr(settings, "MARKETDATA_WARMUP_CANDLES", 300))
 
 
+def symbols_refresh_seconds() -> float:
+    """How often the streams re-read exchangeInfo (statuses such as BREAK, filters)."""
+    return float(getattr(settings, "MARKETDATA_SYMBOLS_REFRESH_SECONDS", 300))
+
+
 def import_batch_size() -> int:
     return int(getattr(settings, "MARKETDATA_IMPORT_BATCH_SIZE", 5000))
 

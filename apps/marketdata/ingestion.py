@@ -28,7 +28,7 @@ from apps.exchange.streams.supervisor import MarketStreamSupervisor, kline_strea
 from . import conf
 from .cache import MarketCache
 from .klines import parse_kline
-from .services import ensure_symbol, upsert_candles
+from .services import ensure_symbol, sync_symbols, upsert_candles
 from .warming import active_streams, warm_window
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class MarketDataShard:
             gateway = ExchangeGateway(environment)
         self._gateway = gateway
         self.followed: set[str] = set()
+        self._symbols_due = float("-inf")
         self.supervisor = MarketStreamSupervisor(
             endpoints_for(environment).stream,
             on_closed_kline=self._closed_kline,
@@ -138,8 +139,26 @@ class MarketDataShard:
             if asyncio.iscoroutine(result):
                 await result
 
+    def sync_symbols(self) -> list[str]:
+        """Symbols, filters and statuses from exchangeInfo (shard 0 only, so a status
+        change alerts once); returns the symbols whose status changed."""
+        close_old_connections()
+        return sync_symbols(
+            environment=self.environment, exchange_info=self._gateway.exchange_info(refresh=True)
+        )
+
+    async def _maybe_sync_symbols(self) -> None:
+        if self.shard != 0 or time.monotonic() < self._symbols_due:
+            return
+        self._symbols_due = time.monotonic() + conf.symbols_refresh_seconds()
+        try:
+            await sync_to_async(self.sync_symbols)()
+        except Exception:  # the next refresh tries again; candles keep flowing meanwhile
+            logger.exception("exchangeInfo sync failed")
+
     async def refresh(self) -> None:
         """Follow exactly the streams the configuration wants now."""
+        await self._maybe_sync_symbols()
         wanted = await sync_to_async(self.desired)()
         added, removed = sorted(wanted - self.followed), sorted(self.followed - wanted)
         for stream in added:

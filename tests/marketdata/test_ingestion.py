@@ -16,7 +16,7 @@ from apps.accounts.actors import Actor
 from apps.accounts.models import ExchangeAccount
 from apps.marketdata.cache import MarketCache
 from apps.marketdata.ingestion import HEARTBEAT_PREFIX, MarketDataShard, parse_shard, shard_of
-from apps.marketdata.models import Candle
+from apps.marketdata.models import Candle, Symbol
 from apps.marketdata.services import ensure_symbol
 from apps.paper_exchange.server.app import ServerThread
 from apps.strategies import services as strategy_services
@@ -172,3 +172,38 @@ async def test_a_newly_followed_stream_starts_with_its_history(paper, settings, 
     finally:
         stop.set()
         await runner
+
+
+async def test_the_first_shard_syncs_symbol_statuses_from_exchange_info(paper, exchange):
+    await sync_to_async(active_config)(["BTCUSDT"])
+    requests.post(
+        f"{exchange.url}/admin/symbols",
+        json={"symbol": "ETHUSDT", "status": "BREAK"},
+        headers=paper.session.headers,
+        timeout=10,
+    ).raise_for_status()
+    try:
+        first = MarketDataShard(environment="paper", shard=0, shard_count=2)
+        other = MarketDataShard(environment="paper", shard=1, shard_count=2)
+
+        def statuses():
+            try:
+                return dict(
+                    Symbol.objects.filter(environment="paper").values_list("name", "status")
+                )
+            finally:
+                connection.close()
+
+        await other._maybe_sync_symbols()
+        assert (await sync_to_async(statuses)()).get("ETHUSDT") == "UNKNOWN"
+        await first._maybe_sync_symbols()
+        synced = await sync_to_async(statuses)()
+        assert synced["ETHUSDT"] == "BREAK"
+        assert synced["BTCUSDT"] == "TRADING"
+    finally:
+        requests.post(
+            f"{exchange.url}/admin/symbols",
+            json={"symbol": "ETHUSDT", "status": "TRADING"},
+            headers=paper.session.headers,
+            timeout=10,
+        ).raise_for_status()
