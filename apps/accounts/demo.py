@@ -12,7 +12,7 @@ from django.db import transaction
 
 from . import otp, services
 from .actors import Actor
-from .models import Environment, ExchangeAccount, Membership, Organization
+from .models import Membership, Organization
 from .roles import OTP_REQUIRED_ROLES, Role
 
 DEMO_ORGANIZATION = "Demo Desk"
@@ -65,13 +65,5 @@ def ensure_demo_tenancy() -> list[DemoLogin]:
         if role in OTP_REQUIRED_ROLES:
             _second_factor(user, login)
         fresh.append(login)
-    if not ExchangeAccount.objects.filter(organization=organization).exists():
-        services.create_exchange_account(
-            actor=system,
-            organization=organization,
-            name="Paper demo",
-            environment=Environment.PAPER,
-            api_key=secrets.token_hex(32),
-            secret=secrets.token_hex(32),
-        )
+    # Paper accounts with keys that exist on the paper exchange: apps.trading.demo.
     return fresh

@@ -15,15 +15,25 @@ from django.conf import settings
 from apps.core.errors import ConfigurationError
 
 
-def redis_reachable(url: str, timeout: float = 1.0) -> bool:
+def reachable(url: str, *, default_port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
     parsed = urlparse(url)
     try:
         with socket.create_connection(
-            (parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout
         ):
             return True
     except OSError:
         return False
+
+
+def redis_reachable(url: str, timeout: float = 1.0) -> bool:
+    return reachable(url, default_port=6379, timeout=timeout)
+
+
+def paper_state_file() -> Path:
+    """Where the standalone paper exchange keeps its accounts, keys and orders."""
+    return Path(settings.VAR_DIR) / "paper_exchange_state.json"
 
 
 def redis_process(url: str, var_dir: Path) -> str | None:
@@ -69,7 +79,7 @@ def procfile_lines(*, host: str, port: int) -> dict[str, str]:
         "--concurrency=2 --loglevel=INFO"
     )
     lines["beat"] = f"{bin_dir / 'celery'} -A celery_worker beat --loglevel=INFO"
-    lines["paper"] = paper_exchange_process(python, Path(settings.VAR_DIR))
+    lines["paper"] = paper_exchange_process(python)
     # Streams follow the paper exchange once it listens (the demo trades on paper).
     lines["streams"] = (
         f"{python} -m apps.core.waitfor {paper_address} --timeout 120 && "
@@ -78,14 +88,14 @@ def procfile_lines(*, host: str, port: int) -> dict[str, str]:
     return lines
 
 
-def paper_exchange_process(python: str, var_dir: Path) -> str:
+def paper_exchange_process(python: str) -> str:
     """The paper exchange on PAPER_EXCHANGE_URL's port: the shared real data, looped so
     the demo's markets never run dry, plus generated USDT pairs; state kept in var/."""
     parsed = urlparse(settings.PAPER_EXCHANGE_URL)
     return (
         f"{python} manage.py run_paper_exchange --host {parsed.hostname or '127.0.0.1'} "
         f"--port {parsed.port or 9100} --loop "
-        f"--state-file {var_dir / 'paper_exchange_state.json'}"
+        f"--state-file {paper_state_file()}"
     )
 
 

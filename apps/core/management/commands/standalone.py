@@ -31,9 +31,9 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         demo = ensure_demo_superuser()
         self._announce(demo, host, port)
-        # The demo organization, its users of each role and their second factors
-        # (apps.accounts; called by name so core does not import it).
-        call_command("seed_demo_accounts", stdout=self.stdout)
+        # The demo organization, users of each role with their second factors, and paper
+        # accounts with strategies (apps.trading; called by name so core does not import it).
+        call_command("seed_demo", stdout=self.stdout)
         procfile = write_procfile(lines, Path(settings.VAR_DIR) / "Procfile.standalone")
         honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or "honcho"
         sys.stdout.flush()
