@@ -27,8 +27,19 @@ from apps.exchange.streams.supervisor import MarketStreamSupervisor, kline_strea
 
 from . import conf
 from .cache import MarketCache
-from .klines import parse_kline
+from .derived import (
+    StreamPlan,
+    aggregate,
+    bucket_start,
+    closes_bucket,
+    parts_needed,
+    plan_streams,
+)
+from .intervals import INTERVAL_MS
+from .klines import KlineRow, parse_kline
+from .selectors import candles_between
 from .services import ensure_symbol, sync_symbols, upsert_candles
+from .times import datetime_to_ms, ms_to_datetime
 from .warming import active_streams, warm_window
 
 logger = logging.getLogger(__name__)
@@ -60,14 +71,39 @@ def _parse_stream(stream: str) -> tuple[str, str]:
 def record_closed_kline(environment: str, symbol: str, interval: str, row: list) -> int:
     """Store one closed kline (database, then cache); returns its open time in ms."""
     close_old_connections()
-    kline = parse_kline(row)
+    store_kline(environment, symbol, interval, parse_kline(row))
+    return int(row[0])
+
+
+def store_kline(environment: str, symbol: str, interval: str, kline: KlineRow) -> None:
     upsert_candles(
         symbol=ensure_symbol(environment=environment, name=symbol), interval=interval, rows=[kline]
     )
     cache = MarketCache(get_redis(), environment)
     cache.add_candles(symbol, interval, [kline])
-    cache.set_price(symbol, kline.close, int(row[6]))
-    return int(row[0])
+    cache.set_price(symbol, kline.close, datetime_to_ms(kline.close_time))
+
+
+def derive_candle(environment: str, symbol: str, base: str, interval: str, open_ms: int, gateway):
+    """Build and store the `interval` candle that the base candle at `open_ms` closed:
+    from the stored base candles when all are there, else from the exchange's REST
+    kline (a gap inside the bucket). Returns the derived candle's open time in ms."""
+    close_old_connections()
+    start = bucket_start(open_ms, interval)
+    stored = ensure_symbol(environment=environment, name=symbol)
+    parts = candles_between(
+        symbol=stored, interval=base, start=ms_to_datetime(start),
+        end=ms_to_datetime(start + INTERVAL_MS[interval]),
+    )  # fmt: skip
+    if len(parts) == parts_needed(base, interval):
+        kline = aggregate([c.as_kline_row() for c in parts], interval)
+    else:
+        rows = gateway.klines(symbol, interval, startTime=start, endTime=start, limit=1)
+        if not rows:
+            return None
+        kline = parse_kline(rows[0])
+    store_kline(environment, symbol, interval, kline)
+    return start
 
 
 class MarketDataShard:
@@ -91,6 +127,8 @@ class MarketDataShard:
             gateway = ExchangeGateway(environment)
         self._gateway = gateway
         self.followed: set[str] = set()
+        self.derived: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._derived_pairs: set[tuple[str, str]] = set()
         self._symbols_due = float("-inf")
         self.supervisor = MarketStreamSupervisor(
             endpoints_for(environment).stream,
@@ -98,23 +136,24 @@ class MarketDataShard:
             backfill=self._backfill,
         )
 
-    def desired(self) -> set[str]:
+    def plan(self) -> StreamPlan:
+        """This shard's subscriptions, and the intervals derived from them."""
         close_old_connections()
         pairs = active_streams(environment=self.environment)
-        return {
-            kline_stream(symbol, interval)
+        return plan_streams(
+            (symbol, interval)
             for symbol, interval in pairs
             if shard_of(symbol, self.shard_count) == self.shard
-        }
+        )
 
-    def warm_up(self, stream: str) -> int:
-        """Before following a stream: store its recent closed candles from REST and
-        fill the cache, without triggering cycles (those candles are history)."""
-        from apps.exchange.streams.kline_gaps import INTERVAL_MS
+    def desired(self) -> set[str]:
+        return {kline_stream(symbol, interval) for symbol, interval in self.plan().subscribed}
 
+    def warm_up(self, symbol: str, interval: str) -> int:
+        """Before following a (symbol, interval): store its recent closed candles from
+        REST and fill the cache, without triggering cycles (those candles are history)."""
         from .backfill import backfill_klines
 
-        symbol, interval = _parse_stream(stream)
         count = conf.warmup_candles()
         if count <= 0:
             return 0
@@ -134,8 +173,19 @@ class MarketDataShard:
 
     async def _closed_kline(self, symbol: str, interval: str, row: list) -> None:
         await sync_to_async(record_closed_kline)(self.environment, symbol, interval, row)
+        await self._closed(symbol, interval, int(row[0]))
+        for derived in self.derived.get((symbol, interval), ()):
+            if not closes_bucket(int(row[0]), interval, derived):
+                continue
+            opened = await sync_to_async(derive_candle)(
+                self.environment, symbol, interval, derived, int(row[0]), self._gateway
+            )
+            if opened is not None:
+                await self._closed(symbol, derived, opened)
+
+    async def _closed(self, symbol: str, interval: str, open_ms: int) -> None:
         if self._on_closed_candle is not None:
-            result = self._on_closed_candle(self.environment, symbol, interval, int(row[0]))
+            result = self._on_closed_candle(self.environment, symbol, interval, open_ms)
             if asyncio.iscoroutine(result):
                 await result
 
@@ -159,13 +209,16 @@ class MarketDataShard:
     async def refresh(self) -> None:
         """Follow exactly the streams the configuration wants now."""
         await self._maybe_sync_symbols()
-        wanted = await sync_to_async(self.desired)()
+        plan = await sync_to_async(self.plan)()
+        wanted = {kline_stream(symbol, interval) for symbol, interval in plan.subscribed}
         added, removed = sorted(wanted - self.followed), sorted(self.followed - wanted)
-        for stream in added:
+        new_derived = plan.derived_pairs() - self._derived_pairs
+        for symbol, interval in sorted({_parse_stream(s) for s in added} | new_derived):
             try:
-                await sync_to_async(self.warm_up)(stream)
+                await sync_to_async(self.warm_up)(symbol, interval)
             except Exception:  # history is a nicety: never keep a stream from starting
-                logger.exception("warm-up of %s failed; following it anyway", stream)
+                logger.exception("warm-up of %s %s failed; following anyway", symbol, interval)
+        self.derived, self._derived_pairs = dict(plan.derived), plan.derived_pairs()
         if added:
             await self.supervisor.subscribe(added)
         if removed:

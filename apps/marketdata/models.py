@@ -88,6 +88,12 @@ class Candle(models.Model):
     def __str__(self) -> str:
         return f"{self.symbol_id} {self.interval} {self.open_time:%Y-%m-%d %H:%M}"
 
+    def as_kline_row(self):
+        """The candle as a validated KlineRow (Decimal values, aware times)."""
+        from .klines import KlineRow
+
+        return KlineRow(**{name: getattr(self, name) for name in KlineRow.__slots__})
+
     def as_kline(self) -> list:
         """Binance's 12-column layout (ms times, decimal strings)."""
         from .times import datetime_to_ms

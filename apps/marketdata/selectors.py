@@ -13,3 +13,12 @@ def candle_window(*, symbol: Symbol, interval: str, limit: int) -> list[Candle]:
 
 def latest_candle(*, symbol: Symbol, interval: str) -> Candle | None:
     return Candle.objects.filter(symbol=symbol, interval=interval).order_by("-open_time").first()
+
+
+def candles_between(*, symbol: Symbol, interval: str, start, end) -> list[Candle]:
+    """Candles opening in [start, end), oldest first."""
+    return list(
+        Candle.objects.filter(
+            symbol=symbol, interval=interval, open_time__gte=start, open_time__lt=end
+        ).order_by("open_time")
+    )

@@ -8,19 +8,14 @@ from apps.core.redis import get_redis
 
 from . import conf
 from .cache import MarketCache
-from .klines import KlineRow
 from .models import Symbol
 from .selectors import candle_window
-
-
-def _row(candle) -> KlineRow:
-    return KlineRow(**{name: getattr(candle, name) for name in KlineRow.__slots__})
 
 
 def warm_window(*, symbol: Symbol, interval: str, redis_client=None) -> int:
     candles = candle_window(symbol=symbol, interval=interval, limit=conf.cache_window())
     cache = MarketCache(redis_client or get_redis(), symbol.environment)
-    cache.add_candles(symbol.name, interval, [_row(c) for c in candles])
+    cache.add_candles(symbol.name, interval, [c.as_kline_row() for c in candles])
     return len(candles)
 
 
