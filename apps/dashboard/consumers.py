@@ -6,7 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.accounts.otp import otp_satisfied
 from apps.monitoring.metrics import LIVE_CONNECTIONS
 
-from .live import HEARTBEAT_GROUP, now_ms
+from .live import HEARTBEAT_GROUP, market_groups, now_ms
 
 # 4401 mirrors HTTP 401 in the application-defined close-code range (4000-4999).
 CLOSE_UNAUTHENTICATED = 4401
@@ -33,8 +33,10 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
         if not await _second_factor_ok(user, self.scope.get("session")):
             await self.close(code=CLOSE_OTP_REQUIRED)
             return
-        await self.channel_layer.group_add(HEARTBEAT_GROUP, self.channel_name)
-        self.groups_joined = (HEARTBEAT_GROUP,)
+        groups = (HEARTBEAT_GROUP, *market_groups())
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
         await self.accept()
         LIVE_CONNECTIONS.inc()
         await self.send_json(
@@ -52,6 +54,13 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "server_time_ms": now_ms()})
         else:
             await self.send_json({"type": "error", "field": "type", "rule": "must be 'ping'"})
+
+    async def market_ticker(self, event):
+        # Market prices are public data: every signed-in member sees every symbol.
+        await self.send_json(
+            {key: event[key] for key in ("environment", "symbol", "price", "time_ms")}
+            | {"type": "ticker"}
+        )
 
     async def live_heartbeat(self, event):
         await self.send_json({"type": "heartbeat", "server_time_ms": event["server_time_ms"]})

@@ -8,6 +8,15 @@ from channels.layers import get_channel_layer
 HEARTBEAT_GROUP = "live.heartbeat"
 
 
+def market_groups() -> tuple[str, ...]:
+    """The live price groups of every exchange environment in use."""
+    from django.conf import settings
+
+    from apps.marketdata.tickers import ticker_group
+
+    return tuple(ticker_group(env) for env in settings.EXCHANGE_ENVIRONMENTS_IN_USE)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -35,6 +35,11 @@ def symbols_refresh_seconds() -> float:
     return float(getattr(settings, "MARKETDATA_SYMBOLS_REFRESH_SECONDS", 300))
 
 
+def ticker_interval_seconds() -> float:
+    """Minimum seconds between two live price updates of one symbol to the dashboard."""
+    return float(getattr(settings, "MARKETDATA_TICKER_INTERVAL_SECONDS", 1.0))
+
+
 def import_batch_size() -> int:
     return int(getattr(settings, "MARKETDATA_IMPORT_BATCH_SIZE", 5000))
 

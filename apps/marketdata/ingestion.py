@@ -39,6 +39,7 @@ from .intervals import INTERVAL_MS
 from .klines import KlineRow, parse_kline
 from .selectors import candles_between
 from .services import ensure_symbol, sync_symbols, upsert_candles
+from .tickers import TickerPublisher
 from .times import datetime_to_ms, ms_to_datetime
 from .warming import active_streams, warm_window
 
@@ -130,10 +131,12 @@ class MarketDataShard:
         self.derived: dict[tuple[str, str], tuple[str, ...]] = {}
         self._derived_pairs: set[tuple[str, str]] = set()
         self._symbols_due = float("-inf")
+        self.tickers = TickerPublisher(environment)
         self.supervisor = MarketStreamSupervisor(
             endpoints_for(environment).stream,
             on_closed_kline=self._closed_kline,
             backfill=self._backfill,
+            on_event=self._event,
         )
 
     def plan(self) -> StreamPlan:
@@ -171,8 +174,21 @@ class MarketDataShard:
     def _backfill(self, symbol: str, interval: str, first: int, last: int) -> list:
         return backfill_closed_klines(self._gateway, symbol, interval, first, last)
 
+    async def _event(self, stream: str, data: dict) -> None:
+        """An open kline's update: the latest price, for the live pages."""
+        if data.get("e") == "kline":
+            kline = data["k"]
+            await self._ticker(kline["s"], kline["c"], int(data.get("E") or kline["T"]))
+
+    async def _ticker(self, symbol: str, price, time_ms: int) -> None:
+        try:
+            await self.tickers.offer(symbol, price, time_ms)
+        except Exception:  # live prices are a view: never let them stop ingestion
+            logger.exception("ticker publish failed")
+
     async def _closed_kline(self, symbol: str, interval: str, row: list) -> None:
         await sync_to_async(record_closed_kline)(self.environment, symbol, interval, row)
+        await self._ticker(symbol, row[4], int(row[6]))
         await self._closed(symbol, interval, int(row[0]))
         for derived in self.derived.get((symbol, interval), ()):
             if not closes_bucket(int(row[0]), interval, derived):

@@ -80,3 +80,31 @@ async def test_authenticated_user_gets_hello_pong_and_heartbeats(daphne_server):
         beat = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert beat["type"] == "heartbeat"
         assert beat["server_time_ms"] > 0
+
+
+async def test_live_pages_receive_throttled_market_prices(daphne_server):
+    from apps.marketdata.tickers import TickerPublisher
+
+    cookie = await sync_to_async(_session_cookie)(username="watcher")
+    async with websockets.connect(
+        f"{daphne_server.ws_url}/ws/live/",
+        origin="http://127.0.0.1",
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "hello"
+        # As the streams process does: through the Redis channel layer, throttled.
+        publisher = TickerPublisher("paper", interval=60)
+        sent = [await publisher.offer("BTCUSDT", f"{60000 + i}.5", 1_000 + i) for i in range(5)]
+        assert sent == [True, False, False, False, False]
+        assert await publisher.offer("ETHUSDT", "3000", 2_000)
+        received = []
+        while len(received) < 2:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if message["type"] == "ticker":
+                received.append(message)
+        assert received == [
+            {"type": "ticker", "environment": "paper", "symbol": "BTCUSDT",
+             "price": "60000.5", "time_ms": 1000},
+            {"type": "ticker", "environment": "paper", "symbol": "ETHUSDT",
+             "price": "3000", "time_ms": 2000},
+        ]  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 
 import pytest
 import requests
@@ -119,30 +120,36 @@ async def test_closed_candles_reach_the_database_and_cache_once(paper, exchange,
         await runner
 
 
-async def test_the_followed_streams_track_configuration_changes(paper, redis_client):
+async def _eventually(condition, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    assert condition()
+
+
+async def test_the_followed_streams_track_configuration_changes(paper, settings, redis_client):
+    settings.MARKETDATA_WARMUP_CANDLES = 0
     config = await sync_to_async(active_config)(["BTCUSDT"])
     shard = MarketDataShard(environment="paper", refresh_seconds=0.1)
     stop = asyncio.Event()
     runner = asyncio.create_task(shard.run(stop))
     try:
-        await asyncio.sleep(0.3)
-        assert shard.followed == {"btcusdt@kline_1m"}
+        await _eventually(lambda: shard.followed == {"btcusdt@kline_1m"})
 
         def add_eth():
             StrategyConfig.objects.filter(pk=config.pk).update(symbols=["BTCUSDT", "ETHUSDT"])
             connection.close()
 
         await sync_to_async(add_eth)()
-        await asyncio.sleep(0.4)
-        assert shard.followed == {"btcusdt@kline_1m", "ethusdt@kline_1m"}
+        await _eventually(lambda: shard.followed == {"btcusdt@kline_1m", "ethusdt@kline_1m"})
 
         def pause():
             StrategyConfig.objects.filter(pk=config.pk).update(enabled=False)
             connection.close()
 
         await sync_to_async(pause)()
-        await asyncio.sleep(0.4)
-        assert shard.followed == set()
+        await _eventually(lambda: shard.followed == set())
     finally:
         stop.set()
         await runner
@@ -207,3 +214,31 @@ async def test_the_first_shard_syncs_symbol_statuses_from_exchange_info(paper, e
             headers=paper.session.headers,
             timeout=10,
         ).raise_for_status()
+
+
+async def test_open_kline_updates_become_throttled_tickers(paper, settings):
+    from channels.layers import get_channel_layer
+
+    settings.MARKETDATA_WARMUP_CANDLES = 0
+    await sync_to_async(active_config)(["BTCUSDT"])
+    layer = get_channel_layer()  # the real Redis layer, as the live pages use it
+    listener = await layer.new_channel()
+    await layer.group_add("market.paper", listener)
+    shard = MarketDataShard(environment="paper", refresh_seconds=60)
+    shard.tickers.throttle.interval = 3600  # one per symbol for the whole test
+    stop = asyncio.Event()
+    runner = asyncio.create_task(shard.run(stop))
+    try:
+        await asyncio.wait_for(shard.supervisor.connected.wait(), 10)
+        await advance(paper, 2 * MINUTE, step=MINUTE // 6)
+        message = await asyncio.wait_for(layer.receive(listener), 10)
+        assert message["type"] == "market.ticker"
+        assert message["symbol"] == "BTCUSDT"
+        assert Decimal(message["price"]) > 0
+        # Twelve kline updates went by: the throttle let one through.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(layer.receive(listener), 1)
+    finally:
+        await layer.group_discard("market.paper", listener)
+        stop.set()
+        await runner
