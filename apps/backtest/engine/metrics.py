@@ -1,0 +1,122 @@
+"""Performance measures of a backtest, from its equity curve and trade list (numpy).
+
+Ratios are annualised with the bar interval (365.25 days a year: crypto trades every
+day) and a risk-free rate of 0. Money totals stay Decimal; ratios are floats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+import numpy as np
+
+_YEAR_MS = 365.25 * 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    total_return: float
+    cagr: float
+    sharpe: float
+    sortino: float
+    calmar: float
+    max_drawdown: float  # a negative fraction
+    max_drawdown_bars: int  # longest stretch below a previous peak
+    max_drawdown_ms: int
+    exposure: float  # share of bars holding a position
+    trades: int
+    win_rate: float
+    profit_factor: float
+    expectancy: Decimal  # mean PnL per trade, quote
+    expectancy_r: float  # mean R multiple (trades with a stop only)
+    average_trade_bars: float
+    average_trade_ms: float
+    fees: Decimal
+    sqn: float
+
+    def as_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+
+
+def drawdown_curve(equity: np.ndarray) -> np.ndarray:
+    peak = np.maximum.accumulate(equity)
+    return equity / peak - 1.0
+
+
+def longest_drawdown(equity: np.ndarray) -> int:
+    """Bars of the longest stretch spent below an earlier peak (to recovery or the end)."""
+    if equity.size == 0:
+        return 0
+    below = equity < np.maximum.accumulate(equity)
+    if not below.any():
+        return 0
+    # Lengths of runs of True.
+    edges = np.diff(np.concatenate(([0], below.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max())
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    if denominator == 0 or not math.isfinite(denominator):
+        return math.inf if numerator > 0 else (0.0 if numerator == 0 else -math.inf)
+    return numerator / denominator
+
+
+def compute_metrics(result, *, interval_ms: int) -> Metrics:
+    equity = np.asarray(result.equity, dtype=np.float64)
+    initial = float(result.initial_cash)
+    total_return = float(result.final_equity / result.initial_cash - 1)
+    years = equity.size * interval_ms / _YEAR_MS
+    growth = 1.0 + total_return
+    cagr = -1.0
+    if years > 0 and growth > 0:
+        # A few hours annualised can exceed a float: report infinity, not an error.
+        log_cagr = math.log(growth) / years
+        cagr = math.expm1(log_cagr) if log_cagr < 700 else math.inf
+    per_bar = (
+        np.diff(np.concatenate(([initial], equity))) / np.concatenate(([initial], equity))[:-1]
+    )
+    bars_per_year = _YEAR_MS / interval_ms
+    sharpe = sortino = 0.0
+    if per_bar.size > 1:
+        mean = float(per_bar.mean())
+        sharpe = _ratio(mean, float(per_bar.std(ddof=1))) * math.sqrt(bars_per_year)
+        downside = float(np.sqrt(np.mean(np.minimum(per_bar, 0.0) ** 2)))
+        sortino = _ratio(mean, downside) * math.sqrt(bars_per_year)
+    max_dd = float(drawdown_curve(equity).min()) if equity.size else 0.0
+    dd_bars = longest_drawdown(equity)
+    calmar = _ratio(cagr, abs(max_dd))
+
+    trades = result.trades
+    pnl = np.array([float(t.pnl) for t in trades])
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    r_values = np.array([float(t.r_multiple) for t in trades if t.r_multiple is not None])
+    durations = np.array([t.exit_bar - t.entry_bar for t in trades], dtype=np.float64)
+    durations_ms = np.array([t.exit_ms - t.entry_ms for t in trades], dtype=np.float64)
+    count = len(trades)
+    expectancy = sum((t.pnl for t in trades), Decimal(0)) / count if count else Decimal(0)
+    sqn = 0.0
+    if count > 1 and pnl.std(ddof=1) > 0:
+        sqn = math.sqrt(count) * float(pnl.mean()) / float(pnl.std(ddof=1))
+    return Metrics(
+        total_return=total_return,
+        cagr=cagr,
+        sharpe=sharpe,
+        sortino=sortino,
+        calmar=calmar,
+        max_drawdown=max_dd,
+        max_drawdown_bars=dd_bars,
+        max_drawdown_ms=dd_bars * interval_ms,
+        exposure=float(np.mean(result.exposure)) if equity.size else 0.0,
+        trades=count,
+        win_rate=wins.size / count if count else 0.0,
+        profit_factor=_ratio(float(wins.sum()), float(-losses.sum())),
+        expectancy=expectancy,
+        expectancy_r=float(r_values.mean()) if r_values.size else 0.0,
+        average_trade_bars=float(durations.mean()) if count else 0.0,
+        average_trade_ms=float(durations_ms.mean()) if count else 0.0,
+        fees=result.fees,
+        sqn=sqn,
+    )

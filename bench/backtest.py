@@ -1,0 +1,156 @@
+"""Backtest throughput: Spotdesk against backtesting.py and vectorbt, same process,
+same data (synthetic random walk, 100,000 one-minute bars unless told otherwise).
+
+Run: .venv/bin/python bench/backtest.py [--bars N] [--sweep K]
+
+1. single SMA(10)/SMA(30) crossover, all-in, next-open fills, 0.1% commission:
+   Spotdesk (fast path), backtesting.py, vectorbt (compile time apart from warm runs);
+2. Spotdesk with the full risk engine and exit management (trend_following, intrabar)
+   against backtesting.py's simple SmaCross;
+3. a sweep of K (fast, slow) pairs: Spotdesk one configuration after another against
+   vectorbt's parameter grid in one call.
+Prints bars per second and ratios (Spotdesk / peer; above 1 means Spotdesk is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import talib  # noqa: E402
+
+from apps.backtest.engine import (  # noqa: E402
+    BacktestSettings,
+    FillModel,
+    MarketRules,
+    SmaCross,
+    run_backtest,
+    synthetic_candles,
+)
+from apps.risk.engine import RiskConfig  # noqa: E402
+from apps.strategies.engine import registry  # noqa: E402
+from tests.backtest import peers  # noqa: E402
+
+CASH = 1_000_000
+
+
+def best_of(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def row(label: str, seconds: float, bars: int) -> None:
+    print(f"  {label:<48} {seconds * 1000:10.1f} ms  {bars / seconds:14,.0f} bars/s")
+
+
+def sweep_pairs(k: int) -> list[tuple[int, int]]:
+    pairs = [(f, s) for f in range(5, 60, 1) for s in range(20, 200, 5) if f < s]
+    step = max(1, len(pairs) // k)
+    return pairs[::step][:k]
+
+
+def vectorbt_grid(candles: np.ndarray, pairs: list[tuple[int, int]]):
+    import vectorbt as vbt
+
+    df = peers.frame(candles)
+    close = np.ascontiguousarray(candles["close"])
+    entries, exits = [], []
+    for fast, slow in pairs:
+        up, down = peers.crossings(close, fast, slow)
+        entries.append(np.concatenate(([False], up[:-1])))
+        exits.append(np.concatenate(([False], down[:-1])))
+    columns = pd.MultiIndex.from_tuples(pairs, names=["fast", "slow"])
+    shape = (len(df), len(pairs))
+    return vbt.Portfolio.from_signals(
+        pd.DataFrame(np.broadcast_to(df["Close"].to_numpy()[:, None], shape), df.index, columns),
+        pd.DataFrame(np.column_stack(entries), df.index, columns),
+        pd.DataFrame(np.column_stack(exits), df.index, columns),
+        price=pd.DataFrame(
+            np.broadcast_to(df["Open"].to_numpy()[:, None], shape), df.index, columns
+        ),
+        fees=0.001,
+        init_cash=CASH,
+        freq="1min",
+    ).total_return()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bars", type=int, default=100_000)
+    parser.add_argument("--sweep", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n, repeat = args.bars, args.repeat
+    candles = synthetic_candles(n, seed=11)
+    all_in = BacktestSettings(
+        symbol="SYN", interval="1m", initial_cash=Decimal(CASH), market=MarketRules()
+    )
+    sma = SmaCross({"fast": 10, "slow": 30})
+
+    print(f"1. SMA(10)/SMA(30), all-in, next-open fills, {n:,} bars")
+    ours = best_of(lambda: run_backtest(sma, candles, all_in), repeat)
+    bt = best_of(lambda: peers.backtesting_py(candles, cash=CASH), repeat)
+    start = time.perf_counter()
+    peers.vectorbt_portfolio(candles, cash=CASH).total_return()
+    vbt_first = time.perf_counter() - start
+    vbt = best_of(lambda: peers.vectorbt_portfolio(candles, cash=CASH).total_return(), repeat)
+    row("Spotdesk", ours, n)
+    row("backtesting.py", bt, n)
+    row("vectorbt (warm)", vbt, n)
+    print(f"  vectorbt first call (numba compile + run): {vbt_first:.2f} s")
+    print(f"  ratio vs backtesting.py: {bt / ours:6.2f}x   vs vectorbt warm: {vbt / ours:6.2f}x")
+
+    print(f"\n2. trend_following + full risk engine + exit management, intrabar, {n:,} bars")
+    full = BacktestSettings(
+        symbol="SYN",
+        interval="1m",
+        initial_cash=Decimal(10_000),
+        fill=FillModel(mode="intrabar", slippage=Decimal("0.0005")),
+        market=MarketRules(step_size=Decimal("0.0001"), min_notional=Decimal(5)),
+        risk=RiskConfig(max_trades_per_day=None),
+    )
+    trend = registry.create("trend_following", {})
+    managed = best_of(lambda: run_backtest(trend, candles, full), repeat)
+    result = run_backtest(trend, candles, full)
+    row("Spotdesk, risk + exits", managed, n)
+    row("backtesting.py, simple SmaCross", bt, n)
+    print(
+        f"  ratio vs backtesting.py: {bt / managed:6.2f}x   "
+        f"({len(result.trades)} trades, {result.visited_bars:,} bars visited, "
+        f"{result.evaluated_bars:,} evaluated)"
+    )
+
+    pairs = sweep_pairs(args.sweep)
+    print(f"\n3. sweep of {len(pairs)} SMA pairs on {n:,} bars")
+    close = np.ascontiguousarray(candles["close"])
+    talib.SMA(close, 10)  # warm TA-Lib
+
+    def our_sweep():
+        for fast, slow in pairs:
+            run_backtest(SmaCross({"fast": fast, "slow": slow}), candles, all_in)
+
+    ours_sweep = best_of(our_sweep, 1)
+    start = time.perf_counter()
+    vectorbt_grid(candles, pairs)
+    vbt_grid = time.perf_counter() - start
+    row("Spotdesk, one run per configuration", ours_sweep, n * len(pairs))
+    row("vectorbt parameter grid (warm)", vbt_grid, n * len(pairs))
+    print(f"  ratio vs vectorbt grid: {vbt_grid / ours_sweep:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
