@@ -21,7 +21,8 @@ COLUMNS = (
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value) -> str:
+def spreadsheet_cell(value) -> str:
+    """A value as safe spreadsheet text (times ISO, JSON for structures, formulas defused)."""
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
@@ -35,7 +36,7 @@ def _cell(value) -> str:
 def rows(events: Iterable[AuditEvent]) -> Iterator[list[str]]:
     yield list(COLUMNS)
     for event in events:
-        yield [_cell(getattr(event, name)) for name in COLUMNS]
+        yield [spreadsheet_cell(getattr(event, name)) for name in COLUMNS]
 
 
 class _Echo:

@@ -4,13 +4,20 @@ All three are scoped to what the viewer may see; route secrets appear as masks o
 """
 
 from django.contrib import admin, messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.actors import Actor
 from apps.accounts.admin import OrganizationScopedAdmin
 from apps.accounts.roles import Action
+from apps.core.errors import SpotdeskError
 
-from .admin_forms import NotificationRouteForm
-from .models import Alert, NotificationDelivery, NotificationRoute
+from .admin_forms import ComplianceReportForm, NotificationRouteForm
+from .compliance.exports import EXPORTERS, filename
+from .compliance.services import report_content
+from .models import Alert, ComplianceReport, NotificationDelivery, NotificationRoute
 from .notifications.delivery import send_test
 
 
@@ -110,3 +117,64 @@ class NotificationDeliveryAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ComplianceReport)
+class ComplianceReportAdmin(OrganizationScopedAdmin):
+    """Generate a report (add), then download it as XLSX or PDF from its page."""
+
+    form = ComplianceReportForm
+    list_display = ("created_at", "organization", "period_start", "period_end", "requested_by")
+    list_filter = ("organization",)
+    readonly_fields = ("requested_by", "totals", "downloads")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("organization", "period_start", "period_end")
+        return ("organization", "period_start", "period_end", "requested_by", "totals", "downloads")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.display(description=_("download"))
+    def downloads(self, obj):
+        links = [
+            format_html(
+                '<a class="button" href="{}">{}</a>',
+                reverse("admin:monitoring_compliancereport_download", args=[obj.pk, fmt]),
+                fmt.upper(),
+            )
+            for fmt in EXPORTERS
+        ]
+        return format_html_join(" ", "{}", ((link,) for link in links))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:report_id>/download/<str:fmt>/",
+                self.admin_site.admin_view(self.download_view),
+                name="monitoring_compliancereport_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, report_id: int, fmt: str):
+        report = self.get_queryset(request).filter(pk=report_id).first()
+        if report is None or fmt not in EXPORTERS:
+            raise Http404
+        try:
+            data = report_content(actor=Actor.from_request(request), report=report, fmt=fmt)
+        except SpotdeskError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(
+                reverse("admin:monitoring_compliancereport_change", args=[report.pk])
+            )
+        render, content_type = EXPORTERS[fmt]
+        response = HttpResponse(render(report, data), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename(report, fmt)}"'
+        return response

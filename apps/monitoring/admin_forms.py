@@ -10,7 +10,8 @@ from apps.accounts.models import Organization
 from apps.accounts.roles import Action
 from apps.accounts.scoping import has_cross_organization_access
 
-from .models import NotificationRoute
+from .compliance.services import generate_report
+from .models import ComplianceReport, NotificationRoute
 from .notifications.services import save_route
 
 
@@ -65,4 +66,27 @@ class NotificationRouteForm(ServiceModelForm):
             route=self.instance,
             data=data,
             secret=self.cleaned_data.get("new_secret") or None,
+        )
+
+
+class ComplianceReportForm(ServiceModelForm):
+    """Generating a report is the `generate_report` service call (audited)."""
+
+    class Meta:
+        model = ComplianceReport
+        fields = ["organization", "period_start", "period_end"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "organization" in self.fields and self.actor is not None:
+            self.fields["organization"].queryset = Organization.objects.for_user(
+                self.actor.user, Action.RISK
+            )
+
+    def perform(self):
+        return generate_report(
+            actor=self.actor,
+            organization=self.cleaned_data["organization"],
+            period_start=self.cleaned_data["period_start"],
+            period_end=self.cleaned_data["period_end"],
         )

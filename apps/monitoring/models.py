@@ -166,3 +166,31 @@ class NotificationDelivery(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.route} · {self.dedup_key} · {self.status}"
+
+
+class ComplianceReport(TimeStampedModel):
+    """One generated compliance report: who asked for which organization and period,
+    and its headline totals. The full content is recomputed from the database for each
+    download, so it always matches the records it summarises."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="compliance_reports",
+        verbose_name=_("organization"),
+    )
+    period_start = models.DateField(_("from"), help_text=_("First UTC day included."))
+    period_end = models.DateField(_("to"), help_text=_("Last UTC day included."))
+    requested_by = models.CharField(_("requested by"), max_length=150)
+    totals = models.JSONField(_("totals"), default=dict)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+    organization_path = "organization"
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("compliance report")
+        verbose_name_plural = _("compliance reports")
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.period_start}…{self.period_end}"
