@@ -121,7 +121,7 @@ def apply_report(order: Order, report: dict, *, gateway=None, source: str = "res
     if exchange_id is not None and order.exchange_order_id is None:
         order = transition_order(
             order=order,
-            status=order.status,
+            status=None,  # the stream may have moved it on meanwhile: never step back
             exchange_order_id=int(exchange_id),
             order_list_id=int(list_id) if list_id not in (None, -1) else None,
         )
@@ -238,7 +238,7 @@ def cancel(order: Order, *, gateway=None, reason: str = "") -> Order:
         )
         return refresh(order, gateway=gateway)
     if reason:
-        order = transition_order(order=order, status=order.status, reason=reason)
+        order = transition_order(order=order, status=None, reason=reason)
     order = apply_report(order, report, gateway=gateway)
     if Decimal(str(report.get("executedQty", "0"))) > order.executed_quantity:
         sync_fills(order, gateway=gateway)

@@ -83,3 +83,16 @@ def test_cancel_a_resting_limit_order(paper_account):
     assert canceled.status == OrderStatus.CANCELED
     # Cancelling again asks the exchange and changes nothing.
     assert execution.cancel(canceled).status == OrderStatus.CANCELED
+
+
+def test_a_report_on_a_stale_copy_never_steps_the_order_back(paper_market):
+    from tests.trading.support import active_account
+
+    config = make_config(active_account())
+    order = _order(config, "exec-stale-1", symbol="BTCUSDT", quantity="0.01")
+    stale = Order.objects.get(pk=order.pk)  # still `pending` in memory
+    # Meanwhile the user-data stream booked it as filled (regression: IllegalTransition).
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.FILLED)
+    refreshed = execution.apply_report(stale, {"orderId": 777, "orderListId": -1})
+    assert refreshed.status == OrderStatus.FILLED
+    assert refreshed.exchange_order_id == 777

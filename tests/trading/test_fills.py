@@ -45,6 +45,13 @@ def test_a_fill_updates_order_and_opens_a_position(config):
     position.refresh_from_db()
     assert order.status == "filled"
     assert position.quantity == D("2")
+    # The ladder's base is the whole entry order, net of base commission, not its
+    # first piece (regression: it was 1.5).
+    assert position.original_quantity == D("2")
+    addition = order_for(config, quantity="1", intent="pyramid")
+    fill(addition, price="110", quantity="1")
+    position.refresh_from_db()
+    assert position.original_quantity == D("2")
 
 
 def test_the_same_trade_is_booked_once_whatever_reports_it(config):

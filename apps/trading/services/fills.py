@@ -202,7 +202,7 @@ def _rebook(position: Position, symbol: Symbol, *, close_dust: bool) -> None:
     position.fees_paid = _round(book.fees)
     position.bought_quantity = book.bought
     position.sold_quantity = book.sold
-    position.original_quantity = book.first_buy_quantity
+    position.original_quantity = _entry_quantity(records, symbol) or book.first_buy_quantity
     position.highest_price = max(position.highest_price or ZERO, book.highest_price)
     if done is not None:
         position.dust_quantity, dust_cost = done
@@ -213,6 +213,20 @@ def _rebook(position: Position, symbol: Symbol, *, close_dust: bool) -> None:
         position.closed_at = last.executed_at
         _record_trade(position, book, closed_at=last.executed_at)
     position.save()
+
+
+def _entry_quantity(records: list[Fill], symbol: Symbol) -> Decimal:
+    """The base the position's first buy ORDER delivered, over all of its fills (a
+    market entry often fills in pieces): what the ladder's fractions are of."""
+    first = next((r.order_id for r in records if r.side == "BUY"), None)
+    return sum(
+        (
+            r.quantity - (r.commission if r.commission_asset == symbol.base_asset else ZERO)
+            for r in records
+            if r.order_id == first
+        ),
+        ZERO,
+    )
 
 
 def _record_trade(position: Position, book: PositionBook, *, closed_at) -> None:

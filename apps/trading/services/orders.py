@@ -106,16 +106,17 @@ def create_order(
 def transition_order(
     *,
     order: Order,
-    status: str,
+    status: str | None,
     reason: str = "",
     exchange_order_id: int | None = None,
     order_list_id: int | None = None,
     update_ms: int | None = None,
 ) -> Order:
     """Move an order to `status` if the state machine allows it (IllegalTransition
-    otherwise). Setting the status it already has is a no-op."""
+    otherwise). Setting the status it already has is a no-op; `status=None` keeps the
+    current one (to record ids or a reason on a row another process may be moving)."""
     order = Order.objects.select_for_update().get(pk=order.pk)
-    if status != order.status:
+    if status is not None and status != order.status:
         check_transition(order.status, status)
         order.status = status
     if reason:
