@@ -335,3 +335,30 @@ def test_fault_file_from_the_command_line(tmp_path):
     options = vars(parser.parse_args(["--faults", str(bad)]))
     with pytest.raises(SystemExit, match="colour"):
         config_from_options(options)
+
+
+def test_a_scripted_market_moves_klines_and_triggers_resting_orders(server, admin, client):
+    price = Decimal(client.get_symbol_ticker(symbol="ETHUSDT")["price"])
+    up, down = (
+        (price * Decimal("1.05")).quantize(Decimal("0.01")),
+        (price * Decimal("0.90")).quantize(Decimal("0.01")),
+    )
+    stop = (price * Decimal("0.95")).quantize(Decimal("0.01"))
+    client.create_order(symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.5")
+    resting = client.create_order(
+        symbol="ETHUSDT", side="SELL", type="STOP_LOSS_LIMIT", quantity="0.49",
+        stopPrice=str(stop), price=str((stop * Decimal("0.99")).quantize(Decimal("0.01"))),
+        timeInForce="GTC",
+    )  # fmt: skip
+    answer = admin.post("/admin/market", {"symbol": "ETHUSDT", "closes": [str(up), str(down)]})
+    assert answer["bars"] == 2
+    now = admin.advance(3 * 60_000)
+    klines = client.get_klines(
+        symbol="ETHUSDT", interval="1m", startTime=answer["firstOpenTime"], limit=2
+    )
+    assert [Decimal(k[4]) for k in klines] == [up, down]
+    assert klines[0][0] == answer["firstOpenTime"] < now
+    order = client.get_order(symbol="ETHUSDT", orderId=resting["orderId"])
+    assert order["status"] == "FILLED"  # the scripted fall went through the stop
+    with pytest.raises(requests.HTTPError):
+        admin.post("/admin/market", {"symbol": "ETHUSDT", "closes": ["-1"]})

@@ -34,6 +34,14 @@ class MarketData:
             value = self._cache[key] = compute()
         return value
 
+    def script(self, symbol: str, closes: list[Decimal], *, now: int, volume: Decimal) -> int:
+        """Steer `symbol`: the bars after the current one close at `closes` (see
+        Series.script); returns the open time of the first scripted bar."""
+        series = self.series[symbol]
+        first = series.script(closes, after=now, volume=volume)
+        self._cache.clear()
+        return series.open_of(first)
+
     # -- derived statistics -------------------------------------------------------------
 
     def last_price(self, symbol: str, now: int) -> Decimal:

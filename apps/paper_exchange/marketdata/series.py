@@ -80,6 +80,32 @@ class Series:
         previous = self.bar(index - 1).close if index > 0 else bar.open
         return bar_from_points(bar.open_time, points, previous)
 
+    def script(self, closes: list[Decimal], *, after: int, volume: Decimal) -> int:
+        """Make the bars after the one holding market time `after` close at `closes`
+        (each opening at the previous close, a small wick either side), replacing
+        whatever path was coming; the extender carries on from the last one. Returns
+        the index of the first scripted bar. Tests and demos steer the market so."""
+        first = self.index_of(after) + 1
+        previous = self.bar(first - 1).close
+        del self.bars[first:]
+        wick = Decimal("0.0005")
+        for offset, close in enumerate(closes):
+            close = close.quantize(self.tick)
+            high = (max(previous, close) * (1 + wick)).quantize(self.tick)
+            low = (min(previous, close) * (1 - wick)).quantize(self.tick)
+            quote = (volume * (previous + close) / 2).quantize(EIGHT_PLACES)
+            half, half_quote = volume / 2, quote / 2
+            self.bars.append(
+                Bar(self.open_of(first + offset), previous, high, low, close, volume, quote,
+                    20, half, half_quote)
+            )  # fmt: skip
+            previous = close
+        # Replayed trades after this point no longer match the bars: generate the tape.
+        self._traded_last = min(self._traded_last, first - 1)
+        for index in [i for i in self._points if i >= first]:
+            del self._points[index]
+        return first
+
     # -- tape ----------------------------------------------------------------------
 
     def points(self, index: int) -> list[TapePoint]:

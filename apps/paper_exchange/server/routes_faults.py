@@ -3,6 +3,7 @@
 ``/admin/faults``: rules, seed, clock skew, maintenance, depth stream faults.
 ``/admin/streams``: drop, stall or shut down WebSocket connections now.
 ``/admin/symbols``: change a symbol's status or rules mid-run.
+``/admin/market``: script the next minutes' closes of a symbol (steer the price).
 """
 
 from __future__ import annotations
@@ -124,6 +125,32 @@ async def change_symbol(request: web.Request, body: dict) -> dict:
     return spec.exchange_info(True)
 
 
+MAX_SCRIPTED_BARS = 10_000
+
+
+async def script_market(request: web.Request, body: dict) -> dict:
+    """``{"symbol": "BTCUSDT", "closes": ["61000", "61500"], "volume": "5"}``: the next
+    minutes close at those prices (trades, klines, fills and stops follow)."""
+    exchange = request.app[EXCHANGE_KEY]
+    symbol = str(body.get("symbol", "")).upper()
+    if symbol not in exchange.market.series:
+        raise FaultError("symbol: not listed")
+    closes = body.get("closes")
+    if not isinstance(closes, list) or not 0 < len(closes) <= MAX_SCRIPTED_BARS:
+        raise FaultError(f"closes: a list of 1 to {MAX_SCRIPTED_BARS} prices")
+    try:
+        prices = [Decimal(str(value)) for value in closes]
+        volume = Decimal(str(body.get("volume", "10")))
+    except InvalidOperation:
+        raise FaultError("closes: every price must be a decimal number") from None
+    if any(not price.is_finite() or price <= 0 for price in prices):
+        raise FaultError("closes: every price must be greater than 0")
+    if not volume.is_finite() or volume <= 0:
+        raise FaultError("volume: must be greater than 0")
+    first_ms = exchange.market.script(symbol, prices, now=exchange.clock.now(), volume=volume)
+    return {"symbol": symbol, "firstOpenTime": first_ms, "bars": len(prices)}
+
+
 def routes() -> list:
     return [
         web.get("/admin/faults", guarded(get_faults)),
@@ -131,4 +158,5 @@ def routes() -> list:
         web.delete("/admin/faults", guarded(clear_faults)),
         web.post("/admin/streams", guarded(stream_action)),
         web.post("/admin/symbols", guarded(change_symbol)),
+        web.post("/admin/market", guarded(script_market)),
     ]
