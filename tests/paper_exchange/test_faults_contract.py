@@ -350,13 +350,17 @@ def test_a_scripted_market_moves_klines_and_triggers_resting_orders(server, admi
         stopPrice=str(stop), price=str((stop * Decimal("0.99")).quantize(Decimal("0.01"))),
         timeInForce="GTC",
     )  # fmt: skip
-    answer = admin.post("/admin/market", {"symbol": "ETHUSDT", "closes": [str(up), str(down)]})
+    answer = admin.post(
+        "/admin/market",
+        {"symbol": "ETHUSDT", "closes": [str(up), str(down)], "volumes": ["7", "300"]},
+    )
     assert answer["bars"] == 2
     now = admin.advance(3 * 60_000)
     klines = client.get_klines(
         symbol="ETHUSDT", interval="1m", startTime=answer["firstOpenTime"], limit=2
     )
     assert [Decimal(k[4]) for k in klines] == [up, down]
+    assert [Decimal(k[5]) for k in klines] == [7, 300]
     assert klines[0][0] == answer["firstOpenTime"] < now
     order = client.get_order(symbol="ETHUSDT", orderId=resting["orderId"])
     assert order["status"] == "FILLED"  # the scripted fall went through the stop

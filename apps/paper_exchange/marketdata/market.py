@@ -34,11 +34,13 @@ class MarketData:
             value = self._cache[key] = compute()
         return value
 
-    def script(self, symbol: str, closes: list[Decimal], *, now: int, volume: Decimal) -> int:
+    def script(
+        self, symbol: str, closes: list[Decimal], *, now: int, volumes: list[Decimal]
+    ) -> int:
         """Steer `symbol`: the bars after the current one close at `closes` (see
         Series.script); returns the open time of the first scripted bar."""
         series = self.series[symbol]
-        first = series.script(closes, after=now, volume=volume)
+        first = series.script(closes, after=now, volumes=volumes)
         self._cache.clear()
         return series.open_of(first)
 

@@ -80,7 +80,7 @@ class Series:
         previous = self.bar(index - 1).close if index > 0 else bar.open
         return bar_from_points(bar.open_time, points, previous)
 
-    def script(self, closes: list[Decimal], *, after: int, volume: Decimal) -> int:
+    def script(self, closes: list[Decimal], *, after: int, volumes: list[Decimal]) -> int:
         """Make the bars after the one holding market time `after` close at `closes`
         (each opening at the previous close, a small wick either side), replacing
         whatever path was coming; the extender carries on from the last one. Returns
@@ -89,7 +89,7 @@ class Series:
         previous = self.bar(first - 1).close
         del self.bars[first:]
         wick = Decimal("0.0005")
-        for offset, close in enumerate(closes):
+        for offset, (close, volume) in enumerate(zip(closes, volumes, strict=True)):
             close = close.quantize(self.tick)
             high = (max(previous, close) * (1 + wick)).quantize(self.tick)
             low = (min(previous, close) * (1 - wick)).quantize(self.tick)

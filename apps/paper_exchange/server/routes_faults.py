@@ -129,8 +129,9 @@ MAX_SCRIPTED_BARS = 10_000
 
 
 async def script_market(request: web.Request, body: dict) -> dict:
-    """``{"symbol": "BTCUSDT", "closes": ["61000", "61500"], "volume": "5"}``: the next
-    minutes close at those prices (trades, klines, fills and stops follow)."""
+    """``{"symbol": "BTCUSDT", "closes": ["61000", "61500"], "volume": "5"}`` (or
+    ``"volumes": [...]``, one per close): the next minutes close at those prices
+    (trades, klines, fills and stops follow)."""
     exchange = request.app[EXCHANGE_KEY]
     symbol = str(body.get("symbol", "")).upper()
     if symbol not in exchange.market.series:
@@ -138,16 +139,19 @@ async def script_market(request: web.Request, body: dict) -> dict:
     closes = body.get("closes")
     if not isinstance(closes, list) or not 0 < len(closes) <= MAX_SCRIPTED_BARS:
         raise FaultError(f"closes: a list of 1 to {MAX_SCRIPTED_BARS} prices")
+    raw_volumes = body.get("volumes", [body.get("volume", "10")] * len(closes))
+    if not isinstance(raw_volumes, list) or len(raw_volumes) != len(closes):
+        raise FaultError("volumes: one volume per close")
     try:
         prices = [Decimal(str(value)) for value in closes]
-        volume = Decimal(str(body.get("volume", "10")))
+        volumes = [Decimal(str(value)) for value in raw_volumes]
     except InvalidOperation:
-        raise FaultError("closes: every price must be a decimal number") from None
+        raise FaultError("closes and volumes: every value must be a decimal number") from None
     if any(not price.is_finite() or price <= 0 for price in prices):
         raise FaultError("closes: every price must be greater than 0")
-    if not volume.is_finite() or volume <= 0:
-        raise FaultError("volume: must be greater than 0")
-    first_ms = exchange.market.script(symbol, prices, now=exchange.clock.now(), volume=volume)
+    if any(not volume.is_finite() or volume <= 0 for volume in volumes):
+        raise FaultError("volumes: every volume must be greater than 0")
+    first_ms = exchange.market.script(symbol, prices, now=exchange.clock.now(), volumes=volumes)
     return {"symbol": symbol, "firstOpenTime": first_ms, "bars": len(prices)}
 
 
