@@ -1,5 +1,7 @@
 """Worker signals: correlation ids per task, and system checks at worker start."""
 
+import atexit
+
 from celery import signals
 
 from apps.core import correlation
@@ -21,6 +23,25 @@ def check_configuration(sender=None, **kwargs):
     from config.startup import run_system_checks_or_exit
 
     run_system_checks_or_exit("celery")
+
+
+_beat_lease = []
+
+
+@signals.beat_init.connect
+def hold_beat_lease(sender=None, **kwargs):
+    """One scheduler at a time (celery_worker/beat_leader.py)."""
+    from django.conf import settings
+
+    from apps.core.redis import get_redis
+
+    from .beat_leader import acquire_beat_lease
+
+    ttl = float(settings.BEAT_LEASE_TTL_SECONDS)
+    lease = acquire_beat_lease(get_redis(), ttl=ttl, wait=ttl * 1.5)
+    _beat_lease.append(lease)
+    # A clean stop hands the lease over at once (a killed beat's expires after the TTL).
+    atexit.register(lease.release)
 
 
 # --- Metrics (apps/monitoring): per-process endpoints, task counters, beat liveness ---

@@ -13,6 +13,9 @@ from tests.support.processes import (
     wait_for_port,
 )
 
+# The paper-exchange trading fixtures, for every test package (workers reach it too).
+pytest_plugins = ("tests.trading.fixtures", "tests.trading.cycle.fixtures")
+
 
 @pytest.fixture
 def redis_client():
@@ -32,10 +35,11 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real Celery worker on every queue, against the test database and Redis."""
+def celery_worker_process(django_db_setup, django_db_blocker, trading_exchange):
+    """A real Celery worker on every queue, against the test database and Redis, and the
+    trading tests' paper exchange (it may take any `execution` task they enqueue)."""
     with django_db_blocker.unblock():
-        env = child_env(DATABASE_URL=_test_database_url())
+        env = child_env(DATABASE_URL=_test_database_url(), PAPER_EXCHANGE_URL=trading_exchange.url)
     name = f"pytest-{int(time.time())}@localhost"
     worker = ManagedProcess(
         "celery-worker",

@@ -1,7 +1,9 @@
 """The platform staff groups, kept in step with their permissions after every migrate.
 
-- ops: sees every organization, pauses, resumes, halts and kills; cannot see keys.
-- compliance: sees every organization's audit trail and exports it.
+- ops: sees every organization and its trading, pauses, resumes, halts and engages kill
+  switches; cannot see keys.
+- compliance: sees every organization's audit trail, orders, trades and cash flows, and
+  generates compliance reports.
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -15,6 +17,16 @@ STAFF_GROUPS = {
         "accounts.operate_exchangeaccount",
         "accounts.halt_exchangeaccount",
         "monitoring.view_alert",
+        "strategies.view_strategyconfig",
+        "trading.view_order",
+        "trading.view_fill",
+        "trading.view_position",
+        "trading.view_trade",
+        "trading.view_decision",
+        "trading.view_reconciliationrun",
+        "trading.view_killswitch",
+        "trading.add_killswitch",
+        "trading.view_goliverequest",
     ],
     "compliance": [
         "accounts.access_all_organizations",
@@ -23,6 +35,13 @@ STAFF_GROUPS = {
         "audit.view_auditevent",
         "audit.export_auditevent",
         "axes.view_accessattempt",
+        "monitoring.view_compliancereport",
+        "monitoring.add_compliancereport",
+        "trading.view_order",
+        "trading.view_trade",
+        "trading.view_cashflow",
+        "trading.view_killswitch",
+        "trading.view_goliverequest",
     ],
 }
 

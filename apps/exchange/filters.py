@@ -80,6 +80,7 @@ class SymbolRules:
     status: str = "TRADING"
     base_precision: int = 8
     order_types: frozenset[str] = field(default_factory=frozenset)
+    oco_allowed: bool = True
     price: PriceRule = PriceRule()
     lot: LotRule = LotRule()
     market_lot: LotRule | None = None
@@ -139,6 +140,7 @@ class SymbolRules:
             status=entry.get("status", "TRADING"),
             base_precision=int(entry.get("baseAssetPrecision", 8)),
             order_types=frozenset(entry.get("orderTypes", [])),
+            oco_allowed=bool(entry.get("ocoAllowed", True)),
             price=price,
             lot=lot,
             market_lot=market_lot,

@@ -5,7 +5,17 @@ from django.contrib import admin
 
 from apps.accounts.admin import OrganizationScopedAdmin
 
-from .models import CashFlow, Decision, EquitySnapshot, Fill, Order, Position, Trade
+from . import admin_controls
+from .models import (
+    CashFlow,
+    Decision,
+    EquitySnapshot,
+    Fill,
+    Order,
+    Position,
+    ReconciliationRun,
+    Trade,
+)
 
 
 class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
@@ -42,7 +52,7 @@ class FillAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnlyScopedAdmin):
+class PositionAdmin(admin_controls.PositionControlsMixin, ReadOnlyScopedAdmin):
     list_display = (
         "symbol", "account", "strategy_config", "status", "quantity", "average_entry_price",
         "realized_pnl", "stop_price", "dust_quantity", "opened_at", "closed_at",
@@ -82,3 +92,13 @@ class DecisionAdmin(ReadOnlyScopedAdmin):
     list_filter = ("signal", "outcome")
     search_fields = ("symbol", "signal_reason")
     show_full_result_count = False  # a partitioned table of millions of rows
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyScopedAdmin):
+    list_display = ("account", "trigger", "status", "started_at", "finished_at", "counts")
+    list_filter = ("status", "trigger")
+    date_hierarchy = "started_at"
+
+
+admin_controls.register(admin.site)  # kill switches, go-live requests, account actions

@@ -31,3 +31,19 @@ def trigger_memory_seconds() -> int:
     trigger age so a late duplicate is refused by one rule or the other."""
     return max(int(getattr(settings, "TRADING_TRIGGER_MEMORY_SECONDS", 24 * 3600)),
                max_trigger_age_seconds() * 2)  # fmt: skip
+
+
+def cycle_batch_size() -> int:
+    """Accounts of one signal group handled per batch (their exchange calls overlap)."""
+    return max(1, int(getattr(settings, "TRADING_CYCLE_BATCH_SIZE", 50)))
+
+
+def cycle_concurrency() -> int:
+    """Threads per group task sending accounts' exchange calls at once; the gateway's
+    limiter still bounds the request weight."""
+    return max(1, int(getattr(settings, "TRADING_CYCLE_CONCURRENCY", 8)))
+
+
+def cycle_busy_retry_seconds() -> float:
+    """Delay before a group task retries the accounts whose lock another cycle held."""
+    return float(getattr(settings, "TRADING_CYCLE_BUSY_RETRY_SECONDS", 2))

@@ -28,6 +28,8 @@ from apps.exchange.errors import (
 )
 from apps.exchange.filters import QuantizedOrder
 from apps.exchange.orders import UNKNOWN, place_order
+from apps.monitoring.tracing import submission_attributes, submission_result, traced
+from apps.monitoring.trading_metrics import record_submission
 
 from .models import Order
 from .services import FillInput, apply_exchange_status, apply_fill, transition_order
@@ -76,6 +78,7 @@ def _quantized(order: Order) -> QuantizedOrder:
     )
 
 
+@traced("order.submit", attributes=submission_attributes, result=submission_result)
 def submit(order: Order, *, gateway=None, query_first: bool = True) -> Submission:
     """Send `order` (a row written by `create_order`) unless it already left.
 
@@ -102,14 +105,14 @@ def submit(order: Order, *, gateway=None, query_first: bool = True) -> Submissio
         order = transition_order(
             order=order, status=OrderStatus.REJECTED, reason=f"{error.exchange_code}: {error}"
         )
-        return Submission(order, refused=error)
+        return record_submission(Submission(order, refused=error))
     if outcome.status == UNKNOWN:
         if order.status != OrderStatus.UNKNOWN:
             order = transition_order(
                 order=order, status=OrderStatus.UNKNOWN, reason="; ".join(outcome.notes)
             )
-        return Submission(order)
-    return Submission(apply_report(order, outcome.order or {}, gateway=gateway))
+        return record_submission(Submission(order))
+    return record_submission(Submission(apply_report(order, outcome.order or {}, gateway=gateway)))
 
 
 def apply_report(order: Order, report: dict, *, gateway=None, source: str = "rest") -> Order:

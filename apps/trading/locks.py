@@ -14,89 +14,27 @@ redelivered after a crash does not trade late.
 from __future__ import annotations
 
 import enum
-import secrets
-import threading
 import time
 
 from apps.core.errors import ConflictError
-from apps.core.logging import get_logger
+from apps.core.leases import RELEASE_IF_VALUE, RedisLease
 
 from . import conf
-
-logger = get_logger(__name__)
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
 
 
 class AccountBusy(ConflictError):
     code = "account_busy"
 
 
-class AccountLock:
+class AccountLock(RedisLease):
     def __init__(self, redis_client, account_id: int, *, ttl: float | None = None,
                  wait: float | None = None):  # fmt: skip
-        self.redis = redis_client
-        self.key = f"trading:lock:account:{account_id}"
-        self.ttl_ms = int((ttl if ttl is not None else conf.account_lock_ttl_seconds()) * 1000)
-        self.wait = wait if wait is not None else conf.account_lock_wait_seconds()
-        self.token = secrets.token_hex(16)
-        self._stop = threading.Event()
-        self._renewer: threading.Thread | None = None
-        self._lost = False
-
-    def acquire(self) -> bool:
-        """Try until `wait` seconds have passed; True once held."""
-        deadline = time.monotonic() + self.wait
-        delay = 0.005
-        while True:
-            if self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
-                self._lost = False
-                self._start_renewing()
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 0.2)
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join()
-            self._renewer = None
-        self.redis.eval(_RELEASE, 1, self.key, self.token)
-
-    def renew(self) -> bool:
-        ok = bool(self.redis.eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
-        if not ok:
-            self._lost = True
-        return ok
-
-    @property
-    def held(self) -> bool:
-        return not self._lost and self.redis.get(self.key) == self.token
-
-    def _start_renewing(self) -> None:
-        self._stop.clear()
-        interval = self.ttl_ms / 3000
-
-        def renew_until_stopped():
-            while not self._stop.wait(interval):
-                try:
-                    if not self.renew():
-                        return
-                except Exception as exc:
-                    # A Redis hiccup: the TTL still protects; try again next interval.
-                    logger.warning("account_lock_renew_failed", key=self.key, error=str(exc))
-
-        self._renewer = threading.Thread(target=renew_until_stopped, daemon=True)
-        self._renewer.start()
+        super().__init__(
+            redis_client,
+            f"trading:lock:account:{account_id}",
+            ttl=ttl if ttl is not None else conf.account_lock_ttl_seconds(),
+            wait=wait if wait is not None else conf.account_lock_wait_seconds(),
+        )
 
     def __enter__(self) -> AccountLock:
         if not self.acquire():
@@ -149,4 +87,4 @@ class TriggerGuard:
     def abandon(self, account_id: int, trigger: str) -> None:
         """The work failed before any effect: let a retry claim it again."""
         key = self.key(account_id, trigger)
-        self.redis.eval(_RELEASE, 1, key, "running")
+        self.redis.eval(RELEASE_IF_VALUE, 1, key, "running")

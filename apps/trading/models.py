@@ -96,6 +96,17 @@ class Position(ScopedModel, TimeStampedModel):
     breakeven_done = models.BooleanField(_("break-even stop set"), default=False)
     ladder_done = models.PositiveSmallIntegerField(_("take-profit steps done"), default=0)
     additions = models.PositiveSmallIntegerField(_("pyramid additions"), default=0)
+    # Protective orders on the exchange (apps.trading.protection).
+    ladder_canceled = models.BooleanField(
+        _("take-profit ladder canceled"),
+        default=False,
+        help_text=_("Only a stop protects the position; no take-profit orders are placed."),
+    )
+    protection_version = models.PositiveIntegerField(
+        _("protection version"),
+        default=0,
+        help_text=_("Raised whenever protective orders are replaced; part of their client ids."),
+    )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
@@ -409,3 +420,221 @@ class Decision(ScopedModel, models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.signal} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class KillSwitch(TimeStampedModel):
+    """An emergency stop for one account, one organization or every account: while
+    engaged (not released) no new entry is opened and resting entries are canceled;
+    protective orders stay unless `flatten` sold the positions at market."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("Account")
+        ORGANIZATION = "organization", _("Organization")
+        GLOBAL = "global", _("Global (every account)")
+
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices)
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="kill_switches",
+        verbose_name=_("organization"),
+        help_text=_("Empty for the global switch."),
+    )
+    account = models.ForeignKey(
+        ExchangeAccount,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="kill_switches",
+        verbose_name=_("account"),
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    flatten = models.BooleanField(
+        _("flatten"), default=False, help_text=_("Sell every open position at market.")
+    )
+    engaged_at = models.DateTimeField(_("engaged at"), default=timezone.now)
+    engaged_by = models.CharField(_("engaged by"), max_length=150)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.CharField(_("released by"), max_length=150, blank=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+    organization_path = "organization"  # global switches: platform staff only
+
+    class Meta:
+        ordering = ["-engaged_at"]
+        verbose_name = _("kill switch")
+        verbose_name_plural = _("kill switches")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="global", organization__isnull=True, account__isnull=True)
+                    | Q(scope="organization", organization__isnull=False, account__isnull=True)
+                    | Q(scope="account", organization__isnull=False, account__isnull=False)
+                ),
+                name="kill_switch_scope_fields",
+            ),
+            # At most one engaged switch per target: pressing again finds it.
+            models.UniqueConstraint(
+                fields=["scope"],
+                condition=Q(scope="global", released_at__isnull=True),
+                name="kill_switch_one_global",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(scope="organization", released_at__isnull=True),
+                name="kill_switch_one_per_organization",
+            ),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(scope="account", released_at__isnull=True),
+                name="kill_switch_one_per_account",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["scope"], condition=Q(released_at__isnull=True), name="kill_switch_engaged"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = _("released") if self.released_at else _("engaged")
+        return f"{self.get_scope_display()} kill switch ({state})"
+
+    @property
+    def engaged(self) -> bool:
+        return self.released_at is None
+
+
+class GoLiveRequest(TimeStampedModel):
+    """A strategy configuration that ran on a paper account, proposed for a live
+    account. A risk officer approves it once every checklist item is met; approval
+    creates the live configuration (the live account is its own account)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    paper_config = models.ForeignKey(
+        StrategyConfig,
+        models.PROTECT,
+        related_name="go_live_requests",
+        verbose_name=_("paper configuration"),
+    )
+    live_account = models.ForeignKey(
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="go_live_requests",
+        verbose_name=_("live account"),
+    )
+    risk_profile = models.ForeignKey(
+        "risk.RiskProfile",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="go_live_requests",
+        verbose_name=_("risk profile"),
+    )
+    name = models.CharField(_("live configuration name"), max_length=120)
+    strategy = models.CharField(_("strategy"), max_length=60)
+    strategy_version = models.CharField(_("strategy version"), max_length=20)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    symbols = models.JSONField(_("symbols"), default=list)
+    interval = models.CharField(_("interval"), max_length=4)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.CharField(_("requested by"), max_length=150)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_by = models.CharField(_("approved by"), max_length=150, blank=True)
+    checklist = models.JSONField(
+        _("checklist at approval"),
+        default=list,
+        blank=True,
+        help_text=_("Every item with its value and target when it was approved."),
+    )
+    live_config = models.OneToOneField(
+        StrategyConfig,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="go_live_request",
+        verbose_name=_("live configuration"),
+    )
+
+    objects = OrganizationScopedQuerySet.as_manager()
+    organization_path = "live_account__organization"
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("go-live request")
+        verbose_name_plural = _("go-live requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["paper_config", "live_account"],
+                condition=Q(status="pending"),
+                name="go_live_one_pending_per_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.live_account} ({self.get_status_display()})"
+
+
+class ReconciliationRun(ScopedModel, models.Model):
+    """One comparison of an account's exchange state with the database: what was
+    booked, adopted, resolved or flagged, and the balance snapshot later runs compare
+    against (the first run with balances is the baseline)."""
+
+    class Status(models.TextChoices):
+        OK = "ok", _("Consistent")
+        CORRECTED = "corrected", _("Differences booked")
+        NEEDS_REVIEW = "needs_review", _("Needs review")
+        FAILED = "failed", _("Failed")
+
+    account = models.ForeignKey(
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="reconciliation_runs",
+        verbose_name=_("account"),
+    )
+    trigger = models.CharField(_("trigger"), max_length=16)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    exchange_time_ms = models.BigIntegerField(
+        _("balances as of (exchange ms)"), null=True, blank=True
+    )
+    balances = models.JSONField(_("exchange balances"), default=dict, blank=True)
+    reserve = models.JSONField(
+        _("unmanaged reserve"),
+        default=dict,
+        blank=True,
+        help_text=_("Per asset: the balance minus what open positions and dust claim."),
+    )
+    last_cash_flow_id = models.BigIntegerField(
+        _("last cash flow in the snapshot"), null=True, blank=True
+    )
+    trade_watermarks = models.JSONField(
+        _("trade watermarks"),
+        default=dict,
+        blank=True,
+        help_text=_("Per symbol: the last exchange trade id this run saw."),
+    )
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    findings = models.JSONField(_("findings"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        indexes = [
+            models.Index(fields=["account", "-started_at"], name="reconcile_account_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.get_status_display()} {self.started_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .controls_tasks import enforce_kill_switch_task  # noqa: F401
+from .cycle.tasks import run_cycle_group  # noqa: F401  (the per-candle cycle)
+from .reconcile_tasks import reconcile_account_task, reconcile_all_accounts  # noqa: F401
+from .webhook_signals import evaluate_webhook_signal_task  # noqa: F401
+
 
 # Housekeeping, not trading: route it to `default` (celery_worker/routing.py) so a
 # long archive never delays a cycle on `execution`.

@@ -26,3 +26,5 @@ LOG_FORMAT = "json"
 SPOTDESK_SERVE_STATIC = True
 # Tests that verify keys install the verifier themselves, against a paper exchange.
 EXCHANGE_VERIFY_KEYS_ON_SAVE = False
+# A beat killed by a test frees the scheduler lease quickly for the next one.
+BEAT_LEASE_TTL_SECONDS = env.int("BEAT_LEASE_TTL_SECONDS", default=5)

@@ -1,5 +1,6 @@
-"""Fixtures of the trading suite: the paper exchange on loopback as the real peer,
-accounts whose keys were provisioned on it, and its symbols synced into the database."""
+"""Trading fixtures (a pytest plugin of the root conftest, so every package may use
+them): the paper exchange on loopback as the real peer, accounts whose keys were
+provisioned on it, and its symbols synced into the database."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from tests.exchange.support.paper import PaperAdmin, start_paper_exchange
 
 @pytest.fixture(scope="session")
 def trading_exchange():
-    """One paper exchange (test clock: market time moves only when a test advances it)."""
+    """The paper exchange trading tests talk to (test clock: market time moves only when
+    a test advances it). Session-wide, so every worker process can reach it too."""
     server = start_paper_exchange()
     yield server
     server.stop()
