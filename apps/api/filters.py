@@ -2,7 +2,7 @@
 the parameter and the rule, never silently ignored."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
@@ -37,7 +37,15 @@ class Filter:
                 value = None
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValidationError(name, "must be an ISO 8601 date-time with a time zone")
-            return value
+            # PostgreSQL refuses offsets beyond ±15:59; real zones stay within ±14:00.
+            if abs(value.utcoffset()) > timedelta(hours=14):
+                raise ValidationError(name, "must have a time zone offset within ±14:00")
+            try:
+                return value.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(
+                    name, "must be a date-time within the years 1 to 9999"
+                ) from None
         if len(raw) > 200:
             raise ValidationError(name, "must be at most 200 characters")
         return raw

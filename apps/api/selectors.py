@@ -6,18 +6,7 @@ from apps.accounts.roles import Action
 from apps.accounts.scoping import audit_organization_ids, has_cross_organization_access
 from apps.audit.models import AuditEvent
 from apps.monitoring.models import Alert
-from apps.risk.models import RiskProfile
-
-
-def risk_profiles_for(user) -> QuerySet:
-    """Risk profiles have no organization: members see those their organizations' strategy
-    configs use; platform staff see all of them."""
-    if has_cross_organization_access(user, Action.VIEW):
-        return RiskProfile.objects.all()
-    from apps.strategies.models import StrategyConfig
-
-    used = StrategyConfig.objects.for_user(user, Action.VIEW).values("risk_profile_id")
-    return RiskProfile.objects.filter(pk__in=used)
+from apps.strategies.selectors import risk_profiles_for  # noqa: F401  (the API's reads)
 
 
 def may_read_audit(user) -> bool:

@@ -1,17 +1,44 @@
-"""WebSocket consumers of the live dashboard."""
+"""WebSocket consumers of the live dashboard.
 
+Protocol of `/ws/live/` (JSON messages; see docs/architecture.md, "Live updates"):
+
+- server → client on connect: `hello`; then `heartbeat` and `ticker` messages.
+- `{"type": "subscribe", "accounts": [ids], "organizations": [ids]}` joins those
+  groups if the user may view every one of them (else an `error`, nothing joined);
+  answered by `subscribed` with each group's latest sequence number.
+- `{"type": "resume", "account": id, "after": seq}` (or `"organization": id`): joins
+  the group if needed and sends the events numbered above `after`, oldest first, or a
+  `resync` when they are no longer kept (reload the page's data).
+- `{"type": "unsubscribe", "accounts": [...], "organizations": [...]}`, `ping`.
+- events: `{"type": "event", "seq", "group", "kind", "account", "organization",
+  "ts_ms", "data"}`; `seq` grows by one per group, without gaps.
+"""
+
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.accounts.models import ExchangeAccount, Organization
 from apps.accounts.otp import otp_satisfied
+from apps.accounts.roles import Action
+from apps.core.redis import get_redis
 from apps.monitoring.metrics import LIVE_CONNECTIONS
 
+from . import sequence
+from .events import account_group, organization_group
 from .live import HEARTBEAT_GROUP, market_groups, now_ms
 
 # 4401 mirrors HTTP 401 in the application-defined close-code range (4000-4999).
 CLOSE_UNAUTHENTICATED = 4401
 # 4403 mirrors HTTP 403: logged in, but the session was not verified by a second factor.
 CLOSE_OTP_REQUIRED = 4403
+# More groups than any page shows; bounds the work one client can ask for.
+MAX_SUBSCRIPTIONS = 200
+
+_TARGETS = {
+    "accounts": (ExchangeAccount, account_group),
+    "organizations": (Organization, organization_group),
+}
 
 
 @database_sync_to_async
@@ -20,8 +47,24 @@ def _second_factor_ok(user, session) -> bool:
     return session is not None and otp_satisfied(user, session)
 
 
-class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
-    """The live channel's heartbeat; later issues add account and order groups."""
+@database_sync_to_async
+def _visible(user, model, ids: list[int]) -> set[int]:
+    return set(
+        model.objects.for_user(user, Action.VIEW).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+
+
+def _ids(value) -> list[int] | None:
+    if not isinstance(value, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in value
+    ):
+        return None
+    return value
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """The live channel: heartbeats, tickers, and the events of the accounts and
+    organizations the user subscribed to (checked against their roles)."""
 
     groups_joined: tuple[str, ...] = ()
 
@@ -37,6 +80,8 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
+        self.subscriptions: set[str] = set()
+        self.last_seq: dict[str, int] = {}  # per group: the newest event sent
         await self.accept()
         LIVE_CONNECTIONS.inc()
         await self.send_json(
@@ -44,16 +89,123 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def disconnect(self, code):
-        for group in self.groups_joined:
+        for group in (*self.groups_joined, *getattr(self, "subscriptions", ())):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.groups_joined:
             LIVE_CONNECTIONS.dec()
 
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong", "server_time_ms": now_ms()})
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = {
+            "ping": self._ping,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "resume": self._resume,
+        }.get(kind)
+        if handler is None:
+            await self._error(
+                "type", "must be one of ping, subscribe, unsubscribe, resume", "bad_request"
+            )
+            return
+        await handler(content)
+
+    async def _error(self, field: str, rule: str, code: str) -> None:
+        await self.send_json({"type": "error", "code": code, "field": field, "rule": rule})
+
+    async def _ping(self, content):
+        await self.send_json({"type": "pong", "server_time_ms": now_ms()})
+
+    async def _allowed_groups(self, content) -> list[str] | None:
+        """The groups named in `content`, or None after telling the client why not.
+        One id the user may not view refuses the whole request."""
+        groups = []
+        for field, (model, group_of) in _TARGETS.items():
+            ids = _ids(content.get(field, []))
+            if ids is None:
+                await self._error(field, "must be a list of ids", "bad_request")
+                return None
+            if ids:
+                refused = set(ids) - await _visible(self.scope["user"], model, ids)
+                if refused:
+                    await self._error(
+                        field, f"not visible to you: {sorted(refused)}", "permission_denied"
+                    )
+                    return None
+            groups.extend(group_of(i) for i in ids)
+        if len(self.subscriptions | set(groups)) > MAX_SUBSCRIPTIONS:
+            await self._error("accounts", f"at most {MAX_SUBSCRIPTIONS} groups", "bad_request")
+            return None
+        return groups
+
+    async def _join(self, group: str, after: int | None = None) -> sequence.Replay:
+        """Listen on `group` and send what it numbered after `after` (default: its
+        latest number before joining, so nothing published while joining is lost)."""
+        redis = get_redis()
+        if after is None:
+            after = await sync_to_async(sequence.latest)(redis, group)
+        if group not in self.subscriptions:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.subscriptions.add(group)
+        replay = await sync_to_async(sequence.since)(redis, group, after)
+        self.last_seq[group] = replay.latest if replay.resync else after
+        for event in replay.events:
+            await self._deliver(event)
+        return replay
+
+    async def _subscribe(self, content):
+        groups = await self._allowed_groups(content)
+        if groups is None:
+            return
+        if not groups:
+            await self._error(
+                "accounts", "name at least one account or organization", "bad_request"
+            )
+            return
+        latest = {}
+        for group in groups:
+            latest[group] = (await self._join(group)).latest
+        await self.send_json({"type": "subscribed", "seq": latest})
+
+    async def _unsubscribe(self, content):
+        groups = await self._allowed_groups(content)
+        for group in groups or ():
+            if group in self.subscriptions:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.subscriptions.discard(group)
+                self.last_seq.pop(group, None)
+        if groups is not None:
+            await self.send_json({"type": "unsubscribed", "groups": groups})
+
+    async def _resume(self, content):
+        after = content.get("after")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            await self._error("after", "must be a sequence number >= 0", "bad_request")
+            return
+        keys = [key for key in ("account", "organization") if key in content]
+        if len(keys) != 1:
+            await self._error("account", "name one account or one organization", "bad_request")
+            return
+        key = keys[0]
+        groups = await self._allowed_groups({f"{key}s": [content[key]]})
+        if groups is None:
+            return
+        replay = await self._join(groups[0], after)
+        if replay.resync:
+            message = {"type": "resync", "group": groups[0], key: content[key]}
         else:
-            await self.send_json({"type": "error", "field": "type", "rule": "must be 'ping'"})
+            message = {"type": "resumed", "group": groups[0]}
+        await self.send_json(message | {"latest": replay.latest})
+
+    async def _deliver(self, event: dict) -> None:
+        group = event["group"]
+        if event["seq"] <= self.last_seq.get(group, 0):
+            return  # already sent by a replay
+        self.last_seq[group] = event["seq"]
+        await self.send_json({"type": "event", **event})
+
+    async def live_event(self, message):
+        if message["event"]["group"] in self.subscriptions:
+            await self._deliver(message["event"])
 
     async def market_ticker(self, event):
         # Market prices are public data: every signed-in member sees every symbol.
@@ -64,3 +216,7 @@ class LiveHeartbeatConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_heartbeat(self, event):
         await self.send_json({"type": "heartbeat", "server_time_ms": event["server_time_ms"]})
+
+
+# The name the routes used before events existed.
+LiveHeartbeatConsumer = LiveConsumer

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import ExchangeAccount
 from apps.accounts.scoping import OrganizationScopedQuerySet
+from apps.core.crypto.fields import EncryptedSecretField
 from apps.core.models import TimeStampedModel
 from apps.marketdata.intervals import Interval
 from apps.risk.models import RiskProfile
@@ -69,3 +70,32 @@ class StrategyConfig(TimeStampedModel):
         from .engine import registry
 
         return registry.create(self.strategy, self.params)
+
+
+class SignalWebhook(TimeStampedModel):
+    """An inbound signal URL of one strategy config. `token` names it in the URL (it
+    is not the credential); requests are signed with `secret`, stored encrypted and
+    shown once when issued (apps/strategies/webhooks.py)."""
+
+    config = models.OneToOneField(
+        StrategyConfig,
+        on_delete=models.CASCADE,
+        related_name="webhook",
+        verbose_name=_("strategy configuration"),
+    )
+    token = models.CharField(_("URL token"), max_length=64, unique=True)
+    secret = EncryptedSecretField(_("signing secret"))
+    secret_mask = models.CharField(_("signing secret"), max_length=32, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    secret_rotated_at = models.DateTimeField(_("secret issued at"), null=True, blank=True)
+    last_signal_at = models.DateTimeField(_("last accepted signal"), null=True, blank=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+    organization_path = "config__account__organization"
+
+    class Meta:
+        verbose_name = _("signal webhook")
+        verbose_name_plural = _("signal webhooks")
+
+    def __str__(self) -> str:
+        return f"webhook of {self.config_id} ({self.secret_mask})"

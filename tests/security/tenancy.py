@@ -127,6 +127,8 @@ class Builder:
             return datetime.date.today()
         if isinstance(field, models.JSONField):
             return {}
+        if isinstance(field, models.BinaryField):
+            return f"{self.marker}".encode()
         if isinstance(field, models.UUIDField):
             import uuid
 

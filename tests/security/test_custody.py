@@ -10,6 +10,7 @@ from tests.support.processes import PROJECT_ROOT
 ALLOWED_REVEAL = {
     Path("apps/accounts/credentials.py"),  # exchange keys, for the gateway
     Path("apps/monitoring/notifications/credentials.py"),  # notification channel secrets
+    Path("apps/strategies/webhook_credentials.py"),  # signal webhook secrets, to verify
 }
 
 

@@ -95,7 +95,7 @@ def test_pause_and_resume_are_audited_and_need_the_trade_role(account):
     assert not config.enabled
     assert config.paused_reason == "news"
     actions = list(
-        AuditEvent.objects.filter(object_id=str(config.pk))
+        AuditEvent.objects.filter(object_type="strategies.strategyconfig", object_id=str(config.pk))
         .order_by("sequence")
         .values_list("action", "actor_username")
     )

@@ -11,8 +11,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from apps.core.errors import ValidationError
+from apps.monitoring.trading_alerts import alert_risk_triggers
 from apps.strategies.models import StrategyConfig
 
+from .. import events
 from ..models import Decision
 
 
@@ -66,7 +68,7 @@ def record_decision(
     if candle_open_time.tzinfo is None:
         raise ValidationError("candle_open_time", "must be an aware UTC datetime")
     record = signal.as_record()
-    return Decision.objects.create(
+    decision = Decision.objects.create(
         account_id=config.account_id,
         strategy_config=config,
         symbol=symbol,
@@ -85,3 +87,6 @@ def record_decision(
         orders_placed=list(orders or []),
         error=error,
     )
+    events.publish_decision(decision)
+    alert_risk_triggers(decision)  # daily-loss and drawdown triggers (apps/monitoring)
+    return decision

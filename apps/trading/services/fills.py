@@ -18,8 +18,10 @@ from apps.core.decimals import to_decimal
 from apps.core.errors import ValidationError
 from apps.marketdata.models import Symbol
 from apps.marketdata.times import ms_to_datetime
+from apps.monitoring.trading_metrics import record_fill
 from apps.strategies.models import StrategyConfig
 
+from .. import events
 from ..accounting import AccountingError, FillEvent, OversellError, PositionBook
 from ..accounting import apply_fill as book_fill
 from ..accounting.ledger import close_if_done
@@ -144,6 +146,8 @@ def apply_fill(*, order: Order, fill: FillInput) -> tuple[Fill, bool]:
             record.position = None
             _review(order, f"fill {trade_id} oversells its position: {exc.rule}")
     order.save()
+    events.publish_fill(record)
+    record_fill(record)  # metrics, anomaly windows, opt-in notification (after commit)
     return record, True
 
 

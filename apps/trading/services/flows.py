@@ -11,6 +11,7 @@ from apps.accounts.models import ExchangeAccount
 from apps.core.decimals import to_decimal
 from apps.core.errors import ValidationError
 
+from .. import events
 from ..models import CashFlow, EquitySnapshot
 
 _SIGN = {
@@ -102,4 +103,5 @@ def record_equity_snapshot(
         net_flows=net,
         balances={asset: str(v) for asset, v in (balances or {}).items()},
     )
+    events.publish_equity(snapshot)
     return snapshot, True

@@ -13,6 +13,7 @@ from apps.core.decimals import to_decimal
 from apps.core.errors import ValidationError
 from apps.strategies.models import StrategyConfig
 
+from .. import events
 from ..models import Intent, Order, OrderType, Position, Side
 from ..states import can_transition, check_transition, from_exchange
 
@@ -99,6 +100,7 @@ def create_order(
             )
     except IntegrityError:  # created concurrently by a duplicate of this task
         return Order.objects.get(account=account, client_order_id=client_order_id), False
+    events.publish_order(order)
     return order, True
 
 
@@ -128,6 +130,7 @@ def transition_order(
     if update_ms is not None:
         order.exchange_updated_ms = max(update_ms, order.exchange_updated_ms or 0)
     order.save()
+    events.publish_order(order)
     return order
 
 
@@ -151,6 +154,7 @@ def apply_exchange_status(
     if exchange_order_id is not None:
         order.exchange_order_id = exchange_order_id
     order.save()
+    events.publish_order(order)
     return True
 
 
@@ -164,4 +168,5 @@ def flag_for_review(*, order: Order, reason: str) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     _flag(order, reason)
     order.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    events.publish_order(order)
     return order
