@@ -34,6 +34,8 @@ from apps.monitoring.metrics import (
     EXCHANGE_REQUEST_SECONDS,
     EXCHANGE_REQUESTS,
 )
+from apps.monitoring.tracing import gateway_request_attributes, traced
+from apps.monitoring.trading_metrics import record_request_weight
 
 from . import conf
 from .breaker import CircuitBreaker
@@ -178,6 +180,7 @@ class ExchangeGateway:
         )
         return retrying(self._send, method, path, params, signed=signed, group=group)
 
+    @traced("exchange.request", attributes=gateway_request_attributes)
     def _send(self, method: str, path: str, params: dict | None, *, signed: bool, group: str):
         try:
             return self._send_unguarded(method, path, params, signed=signed, group=group)
@@ -204,6 +207,7 @@ class ExchangeGateway:
         if signed:
             self.client.timestamp_offset = self.time_sync.offset_ms(self._server_ms)
         endpoint = f"{method} {path}"
+        record_request_weight(self, endpoint, weight)  # API cost per account and endpoint
         sent_at_ms = self.exchange_now_ms()
         started = time.monotonic()
         error: ExchangeError | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 
+from apps.monitoring.health_alerts import track_exchange_latency
 from apps.monitoring.metrics import EXCHANGE_PING_MS
 
 from .errors import ExchangeError
@@ -29,4 +30,5 @@ def sample_connectivity(gateway) -> dict:
     gateway.redis.set(
         f"exchange:connectivity:{gateway.environment.value}", json.dumps(sample), ex=3600
     )
+    track_exchange_latency(sample, gateway.redis)  # N slow samples in a row: an alert
     return sample

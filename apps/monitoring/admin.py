@@ -125,7 +125,8 @@ class ComplianceReportAdmin(OrganizationScopedAdmin):
 
     form = ComplianceReportForm
     list_display = ("created_at", "organization", "period_start", "period_end", "requested_by")
-    list_filter = ("organization",)
+    # Only the organizations of reports the viewer may see (never another tenant's name).
+    list_filter = (("organization", admin.RelatedOnlyFieldListFilter),)
     readonly_fields = ("requested_by", "totals", "downloads")
 
     def get_fields(self, request, obj=None):

@@ -17,6 +17,7 @@ from apps.core import correlation
 from apps.core.errors import ValidationError
 from apps.core.logging import get_logger
 from apps.core.redaction import redact
+from apps.dashboard.receivers import publish_alert
 
 from .metrics import ALERTS_RAISED
 from .models import Alert, Severity
@@ -67,6 +68,7 @@ def raise_alert(severity: str, event: str, message: str, *, organization=None, *
         correlation_id=correlation.current() or "",
     )
     schedule_fan_out(alert.pk)
+    publish_alert(alert)  # to the organization's live pages, after commit
     ALERTS_RAISED.labels(severity=severity, event=event).inc()
     getattr(logger, _LOG_METHOD[Severity(severity)])(
         "alert", alert_id=alert.pk, severity=severity, alert_event=event, message=message, **context

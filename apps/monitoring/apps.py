@@ -11,3 +11,6 @@ class MonitoringConfig(AppConfig):
         from .collectors import register_collectors
 
         register_collectors()
+        from .tracing import configure_from_settings
+
+        configure_from_settings()  # OTEL_ENABLED: spans around the order path

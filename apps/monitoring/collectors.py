@@ -65,6 +65,71 @@ class CeleryQueueLengthCollector(Collector):
         ]
 
 
+# --- Per-account risk, read from the database (apps/monitoring/account_risk.py) -------
+ACCOUNT_FAMILIES = {
+    "spotdesk_account_equity": "Equity of the account's latest snapshot (valuation currency).",
+    "spotdesk_account_drawdown_ratio": "Drawdown below the flow-adjusted peak equity (0..1).",
+    "spotdesk_account_daily_pnl": "Equity change since 00:00 UTC, cash flows excluded.",
+    "spotdesk_account_open_risk": "What the open positions lose if every stop fills "
+    "(valuation currency; a position without a stop counts whole).",
+    "spotdesk_account_heat_ratio": "Open risk as a share of equity.",
+    "spotdesk_account_open_positions": "Open positions of the account.",
+    "spotdesk_account_halted": "1 while the account is halted (a risk officer must resume it).",
+}
+ACCOUNTS_BY_STATUS = "spotdesk_accounts"
+
+
+def _account_families() -> dict[str, GaugeMetricFamily]:
+    families = {
+        name: GaugeMetricFamily(name, text, labels=["account"])
+        for name, text in ACCOUNT_FAMILIES.items()
+    }
+    families[ACCOUNTS_BY_STATUS] = GaugeMetricFamily(
+        ACCOUNTS_BY_STATUS, "Exchange accounts by state.", labels=["status"]
+    )
+    return families
+
+
+class AccountRiskCollector(Collector):
+    """Equity, drawdown, daily PnL, heat and halted state of every account, queried
+    when Prometheus scrapes: every process exports the same values with no per-event
+    bookkeeping. A database that does not answer leaves the families empty (absent
+    series, never misleading zeros)."""
+
+    def collect(self):
+        families = _account_families()
+        try:
+            self._fill(families)
+        except Exception as exc:  # the page must render whatever is down
+            from apps.core.logging import get_logger
+
+            get_logger(__name__).warning("account metrics unavailable", error=type(exc).__name__)
+            families = _account_families()
+        yield from families.values()
+
+    def _fill(self, families: dict[str, GaugeMetricFamily]) -> None:
+        from .account_risk import account_risks
+
+        by_status: dict[str, int] = {}
+        for risk in account_risks():
+            label = [str(risk.account_id)]
+            by_status[risk.status] = by_status.get(risk.status, 0) + 1
+            families["spotdesk_account_open_positions"].add_metric(label, risk.open_positions)
+            families["spotdesk_account_open_risk"].add_metric(label, float(risk.open_risk))
+            families["spotdesk_account_halted"].add_metric(label, 1.0 if risk.halted else 0.0)
+            if risk.equity is None:
+                continue
+            families["spotdesk_account_equity"].add_metric(label, float(risk.equity))
+            families["spotdesk_account_drawdown_ratio"].add_metric(label, float(risk.drawdown))
+            families["spotdesk_account_daily_pnl"].add_metric(label, float(risk.daily_pnl))
+            families["spotdesk_account_heat_ratio"].add_metric(label, float(risk.heat))
+        for status, count in sorted(by_status.items()):
+            families[ACCOUNTS_BY_STATUS].add_metric([status], count)
+
+    def describe(self):
+        return list(_account_families().values())
+
+
 _registered = False
 
 
@@ -72,4 +137,5 @@ def register_collectors() -> None:
     global _registered  # register once per process
     if not _registered:
         REGISTRY.register(CeleryQueueLengthCollector())
+        REGISTRY.register(AccountRiskCollector())
         _registered = True

@@ -98,3 +98,52 @@ def beat_heartbeat_ttl() -> int:
 
 def status_alert_hours() -> int:
     return int(_get("STATUS_ALERT_HOURS", 24))
+
+
+# --- Trading alerts -------------------------------------------------------------------
+def anomaly_z_threshold() -> float:
+    """An observation further than this many standard deviations from its rolling mean
+    is an anomaly (order latency, slippage, PnL per trade)."""
+    return float(_get("ANOMALY_Z_THRESHOLD", 3.0))
+
+
+def anomaly_window() -> int:
+    """Observations kept per rolling window."""
+    return int(_get("ANOMALY_WINDOW", 200))
+
+
+def anomaly_min_samples() -> int:
+    """No anomaly is judged before a window holds this many observations."""
+    return int(_get("ANOMALY_MIN_SAMPLES", 30))
+
+
+def exchange_slow_ms() -> float:
+    """A connectivity sample slower than this (ms) counts as slow."""
+    return float(_get("EXCHANGE_SLOW_MS", 500.0))
+
+
+def exchange_slow_samples() -> int:
+    """This many slow samples in a row raise `exchange_latency_high`."""
+    return int(_get("EXCHANGE_SLOW_SAMPLES", 5))
+
+
+def order_error_rate_threshold() -> float:
+    """Share of an account's orders of the last hour rejected or of unknown outcome
+    above which `order_error_rate_high` is raised."""
+    return float(_get("ORDER_ERROR_RATE_THRESHOLD", 0.05))
+
+
+def order_error_rate_min_orders() -> int:
+    """An hour with fewer orders than this is not judged (1 of 2 is not a trend)."""
+    return int(_get("ORDER_ERROR_RATE_MIN_ORDERS", 20))
+
+
+def process_memory_alert_bytes() -> int:
+    """A worker process whose resident memory exceeds this raises `process_memory_high`
+    (checked with every heartbeat); 0 turns the check off."""
+    return int(_get("PROCESS_MEMORY_ALERT_BYTES", 1536 * 1024 * 1024))
+
+
+def streams_heartbeat_stale_seconds() -> int:
+    """A streams shard whose heartbeat is older than this shows as stale on /status."""
+    return int(_get("STREAMS_HEARTBEAT_STALE_SECONDS", 90))

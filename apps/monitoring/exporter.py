@@ -35,12 +35,13 @@ def metrics_registry():
     (plus the scrape-time collectors, which no file holds)."""
     if not multiprocess_dir():
         return REGISTRY
-    from .collectors import CeleryQueueLengthCollector
+    from .collectors import AccountRiskCollector, CeleryQueueLengthCollector
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     ProcessCollector(registry=registry)  # memory and CPU of the serving (parent) process
     registry.register(CeleryQueueLengthCollector())
+    registry.register(AccountRiskCollector())
     return registry
 
 
@@ -64,7 +65,14 @@ def _app(environ, start_response):
     if not scrape_allowed(environ.get("REMOTE_ADDR", ""), environ.get("HTTP_AUTHORIZATION", "")):
         start_response("403 Forbidden", [("Content-Type", "text/plain")])
         return [b"metrics need a bearer token or an allow-listed address\n"]
-    body, content_type = render(environ.get("HTTP_ACCEPT", ""))
+    try:
+        body, content_type = render(environ.get("HTTP_ACCEPT", ""))
+    finally:
+        # The account collector queried the database from this scrape's own thread:
+        # close its connection (thread-local), or every scrape would leave one open.
+        from django.db import connections
+
+        connections.close_all()
     start_response("200 OK", [("Content-Type", content_type)])
     return [body]
 

@@ -1,5 +1,6 @@
-"""The fleet-wide view behind /status: workers (live and stale), beat, broker queues,
-exchange, alerts of the last hours and accounts by state, scoped to the viewer."""
+"""The fleet-wide view behind /status: workers (live and stale), beat, the streams'
+shards, broker queues, exchange and its request weight, alerts of the last hours,
+accounts by state and the largest drawdowns, scoped to the viewer."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,6 +13,7 @@ from apps.core.redis import get_redis
 from apps.exchange.status import exchange_status
 
 from . import conf
+from .account_risk import AccountRisk, largest_drawdowns
 from .collectors import broker_client, queue_lengths
 from .heartbeats import (
     BeatHeartbeat,
@@ -20,8 +22,10 @@ from .heartbeats import (
     worker_heartbeats_with_stale,
 )
 from .readiness import CheckResult, run_readiness_checks
+from .stream_status import StreamHeartbeat, WeightUsage, stream_heartbeats, weight_usage
 
 ALERT_ROWS = 50
+DRAWDOWN_ROWS = 10
 
 
 @dataclass
@@ -34,7 +38,14 @@ class FleetSnapshot:
     alert_counts: dict[str, int] = field(default_factory=dict)
     accounts_by_status: dict[str, int] = field(default_factory=dict)
     readiness: list[CheckResult] = field(default_factory=list)
+    streams: list[StreamHeartbeat] = field(default_factory=list)
+    weights: list[WeightUsage] = field(default_factory=list)
+    drawdowns: list[AccountRisk] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def stale_streams(self) -> list[StreamHeartbeat]:
+        return [s for s in self.streams if s.stale]
 
     @property
     def live_workers(self) -> list[WorkerHeartbeat]:
@@ -72,7 +83,12 @@ class FleetSnapshot:
 
     @property
     def healthy(self) -> bool:
-        return bool(self.live_workers) and all(r.ok for r in self.readiness) and not self.errors
+        return (
+            bool(self.live_workers)
+            and all(r.ok for r in self.readiness)
+            and not self.stale_streams
+            and not self.errors
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -110,6 +126,19 @@ class FleetSnapshot:
                 ],
             },
             "accounts_by_status": self.accounts_by_status,
+            "streams": [s.as_dict() for s in self.streams],
+            "weight_usage": [w.as_dict() for w in self.weights],
+            "largest_drawdowns": [
+                {
+                    "account_id": r.account_id,
+                    "name": r.name,
+                    "status": r.status,
+                    "equity": str(r.equity),
+                    "peak_equity": str(r.peak_equity),
+                    "drawdown": str(round(r.drawdown, 6)),
+                }
+                for r in self.drawdowns
+            ],
             "heartbeat_ttl_seconds": settings.WORKER_HEARTBEAT_TTL,
             "errors": self.errors,
         }
@@ -149,6 +178,14 @@ def _accounts(snapshot: FleetSnapshot, user) -> None:
     snapshot.accounts_by_status = dict(sorted(rows))
 
 
+def _drawdowns(snapshot: FleetSnapshot, user) -> None:
+    from apps.accounts.models import ExchangeAccount
+
+    snapshot.drawdowns = largest_drawdowns(
+        ExchangeAccount.objects.for_user(user), limit=DRAWDOWN_ROWS
+    )
+
+
 def fleet_snapshot(user=None) -> FleetSnapshot:
     snapshot = FleetSnapshot(readiness=run_readiness_checks())
     # The page must render whatever is down: each part reports its own failure.
@@ -157,11 +194,14 @@ def fleet_snapshot(user=None) -> FleetSnapshot:
         ("beat heartbeat", lambda: setattr(snapshot, "beats", beat_heartbeats())),
         ("broker queues", lambda: setattr(snapshot, "queues", queue_lengths(broker_client()))),
         ("exchange status", lambda: setattr(snapshot, "exchange", exchange_status(get_redis()))),
+        ("stream heartbeats", lambda: setattr(snapshot, "streams", stream_heartbeats(get_redis()))),
+        ("request weight", lambda: setattr(snapshot, "weights", weight_usage(get_redis()))),
     ]
     if user is not None:
         parts += [
             ("alerts", lambda: _alerts(snapshot, user)),
             ("accounts", lambda: _accounts(snapshot, user)),
+            ("drawdowns", lambda: _drawdowns(snapshot, user)),
         ]
     for name, load in parts:
         try:

@@ -142,3 +142,66 @@ BEAT_PUBLISHED = Counter(
     "Periodic tasks celery beat sent to the broker.",
     ["task"],
 )
+
+# --- Per-candle cycles (apps/trading/cycle) -----------------------------------------
+CYCLE_SECONDS = Histogram(
+    "spotdesk_cycle_seconds",
+    "Duration of one account's evaluation in a per-candle cycle, by outcome.",
+    ["outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CANDLE_LAG_SECONDS = Histogram(
+    "spotdesk_candle_lag_seconds",
+    "Time from a candle's close to the decision written for it.",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+)
+CYCLE_TASKS_ENQUEUED = Counter(
+    "spotdesk_cycle_tasks_enqueued_total",
+    "Per-candle group tasks enqueued by the fan-out.",
+)
+
+# --- Reconciliation (apps/trading/reconciliation.py) --------------------------------
+RECONCILIATION_MISMATCHES = Counter(
+    "spotdesk_reconciliation_mismatches_total",
+    "Differences reconciliation found between the exchange and the database, by kind.",
+    ["kind"],
+)
+
+# --- Orders and fills (apps/monitoring/trading_metrics.py, called by apps/trading) ----
+ORDERS = Counter(
+    "spotdesk_orders_total",
+    "Orders sent to the exchange, by account, side, type and outcome (the order's status "
+    "once the exchange answered: new, filled, partially_filled, rejected, unknown, ...).",
+    ["account", "side", "type", "outcome"],
+)
+ORDER_ROUNDTRIP_SECONDS = Histogram(
+    "spotdesk_order_roundtrip_seconds",
+    "Time from the order row being written to the exchange's acknowledgement.",
+    ["environment"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+FILLS = Counter(
+    "spotdesk_fills_total",
+    "Fills booked (each exchange trade once, whichever source saw it first), by account and side.",
+    ["account", "side"],
+)
+ANOMALIES = Counter(
+    "spotdesk_anomalies_total",
+    "Observations more than the z-score threshold away from their rolling mean, by kind "
+    "(order_latency, slippage, trade_pnl).",
+    ["kind"],
+)
+
+# --- Request weight per account and endpoint (apps/exchange/gateway.py) ---------------
+EXCHANGE_REQUEST_WEIGHT = Counter(
+    "spotdesk_exchange_request_weight_total",
+    "Request weight reserved before sending, by egress scope (IP and environment), "
+    "account ('public' without one) and endpoint: API cost tracking.",
+    ["scope", "account", "endpoint"],
+)
+EXCHANGE_WEIGHT_BUDGET = Gauge(
+    "spotdesk_exchange_weight_budget",
+    "Request weight Spotdesk allows itself per minute and egress scope (the exchange's "
+    "limit times EXCHANGE_WEIGHT_BUDGET_FRACTION).",
+    ["scope"],
+)

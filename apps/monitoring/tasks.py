@@ -8,7 +8,13 @@ from .heartbeats import record_worker_heartbeat
 @shared_task(bind=True, ignore_result=True)
 def worker_heartbeat(self, queue: str = "default") -> None:
     """Scheduled on every queue by beat; the worker that runs it records its liveness."""
-    record_worker_heartbeat(hostname=self.request.hostname or "unknown", queue=queue)
+    hostname = self.request.hostname or "unknown"
+    record_worker_heartbeat(hostname=hostname, queue=queue)
+    from apps.core.redis import get_redis
+
+    from .health_alerts import check_process_memory
+
+    check_process_memory(hostname=hostname, redis_client=get_redis())
 
 
 @shared_task(ignore_result=True)
@@ -43,3 +49,11 @@ def check_stale_workers() -> None:
     from .watchdog import alert_stale_workers
 
     alert_stale_workers()
+
+
+@shared_task(ignore_result=True)
+def check_order_error_rates() -> list[int]:
+    """Beat: alert accounts whose orders of the last hour failed too often."""
+    from .trading_alerts import check_order_error_rates as check
+
+    return check()

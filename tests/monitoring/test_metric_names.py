@@ -63,10 +63,11 @@ def exported(django_db_blocker):
     return exported_names()
 
 
-def test_there_are_three_dashboards_and_rules():
+def test_there_are_four_dashboards_and_rules():
     assert {p.name for p in DASHBOARDS} == {
         "fleet-overview.json",
         "exchange-connectivity.json",
+        "per-account.json",
         "workers.json",
     }
     assert len(rule_expressions()) > 10

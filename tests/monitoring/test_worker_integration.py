@@ -127,3 +127,31 @@ def test_beat_is_alive_on_status_while_it_publishes(client, beat_process, redis_
 
     text = scrape(f"http://127.0.0.1:{beats[0].metrics_port}/metrics")
     assert total(text, "spotdesk_beat_tasks_published_total") >= 1
+
+
+def test_a_second_beat_exits_while_one_holds_the_scheduler_lease(beat_process, wait_until):
+    import subprocess
+
+    from apps.monitoring.heartbeats import beat_heartbeats
+
+    wait_until(
+        lambda: [b for b in beat_heartbeats() if not b.stale],
+        timeout=60,
+        interval=0.5,
+        message=beat_process.output()[-3000:],
+    )
+    second = subprocess.Popen(
+        [str(VENV_BIN / "celery"), "-A", "celery_worker", "beat", "--loglevel=INFO"],
+        env=child_env(DATABASE_URL=_database_url(), WORKER_METRICS_PORT="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = second.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        second.kill()
+        output, _ = second.communicate()
+    assert second.returncode == 3, output[-3000:]
+    assert "another celery beat holds" in output
+    assert beat_process.popen.poll() is None  # the first one keeps scheduling

@@ -5,29 +5,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_live_approval'),
-        ('monitoring', '0002_notifications'),
+        ("accounts", "0003_live_approval"),
+        ("monitoring", "0002_notifications"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComplianceReport',
+            name="ComplianceReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('period_start', models.DateField(help_text='First UTC day included.', verbose_name='from')),
-                ('period_end', models.DateField(help_text='Last UTC day included.', verbose_name='to')),
-                ('requested_by', models.CharField(max_length=150, verbose_name='requested by')),
-                ('totals', models.JSONField(default=dict, verbose_name='totals')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='compliance_reports', to='accounts.organization', verbose_name='organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True, db_index=True, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "period_start",
+                    models.DateField(help_text="First UTC day included.", verbose_name="from"),
+                ),
+                (
+                    "period_end",
+                    models.DateField(help_text="Last UTC day included.", verbose_name="to"),
+                ),
+                ("requested_by", models.CharField(max_length=150, verbose_name="requested by")),
+                ("totals", models.JSONField(default=dict, verbose_name="totals")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="compliance_reports",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'compliance report',
-                'verbose_name_plural': 'compliance reports',
-                'ordering': ['-created_at'],
+                "verbose_name": "compliance report",
+                "verbose_name_plural": "compliance reports",
+                "ordering": ["-created_at"],
             },
         ),
     ]

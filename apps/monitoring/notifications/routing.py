@@ -17,8 +17,14 @@ from .. import conf
 from ..metrics import NOTIFICATIONS_GROUPED
 from ..models import SEVERITY_RANK, DeliveryStatus, NotificationDelivery, NotificationRoute
 
+# Events a route receives only when it names them exactly: one alert per fill would
+# flood every catch-all route.
+OPT_IN_EVENTS = frozenset({"trading_fill"})
+
 
 def event_matches(patterns: list, event: str) -> bool:
+    if event in OPT_IN_EVENTS:
+        return event in [str(p).strip() for p in patterns or []]
     if not patterns:
         return True
     for pattern in patterns:
