@@ -274,6 +274,42 @@ def create_exchange_account(
 
 
 @transaction.atomic
+def restore_exchange_account(
+    *,
+    actor: Actor,
+    organization: Organization,
+    name: str,
+    environment: str,
+    valuation_currency: str = "USDT",
+) -> ExchangeAccount:
+    """An account restored from a configuration backup, which never holds keys: paused
+    and keyless, so it cannot trade until someone adds its key pair (`add_key_pair`)."""
+    organization = _authorize(actor, organization, Action.MANAGE)
+    require_step_up(actor, what="Restoring an exchange account")
+    name = _text("name", name, max_length=120)
+    environment = _choice("environment", environment, Environment)
+    if not _CURRENCY.match(valuation_currency or ""):
+        raise ValidationError("valuation_currency", "must be an asset symbol such as USDT")
+    if ExchangeAccount.objects.filter(organization=organization, name=name).exists():
+        raise ValidationError("name", "must be unique within the organization")
+    account = ExchangeAccount.objects.create(
+        organization=organization,
+        name=name,
+        environment=environment,
+        valuation_currency=valuation_currency,
+        status=AccountStatus.PAUSED,
+    )
+    record_event(
+        action="exchange_account.restored",
+        actor=actor.user,
+        organization_id=organization.pk,
+        target=account,
+        changes=diff({}, _account_snapshot(account)),
+    )
+    return account
+
+
+@transaction.atomic
 def update_exchange_account(
     *,
     actor: Actor,

@@ -191,9 +191,10 @@ def update_strategy_config(
     interval: str | None = None,
     params: dict | None = None,
     risk_profile: RiskProfile | None = None,
+    clear_risk_profile: bool = False,
 ) -> StrategyConfig:
     """Change settings; new parameters are validated against the strategy's current
-    version, which the config then records."""
+    version, which the config then records. `clear_risk_profile` removes the profile."""
     config = _authorize(actor, config, Action.TRADE)
     before = _snapshot(config)
     if name is not None:
@@ -215,6 +216,8 @@ def update_strategy_config(
         config.strategy_version = cls.version
     if risk_profile is not None:
         config.risk_profile = _risk_profile(risk_profile)
+    elif clear_risk_profile:
+        config.risk_profile = None
     changes = diff(before, _snapshot(config))
     if not changes:
         return config
@@ -276,3 +279,32 @@ def resume_strategy_config(*, actor: Actor, config: StrategyConfig) -> bool:
         changes={"enabled": {"before": False, "after": True}},
     )
     return True
+
+
+@transaction.atomic
+def restore_strategy_params(
+    *, actor: Actor, config: StrategyConfig, params: dict, strategy_version: str, reason: str
+) -> StrategyConfig:
+    """Put back parameters and strategy version a config had before (a rollout's
+    rollback). They passed that version's schema when first saved, so they are restored
+    as they were, not re-validated against the current version."""
+    config = _authorize(actor, config, Action.TRADE)
+    if not isinstance(params, dict):
+        raise ValidationError("params", "must be an object of parameter values")
+    if not isinstance(strategy_version, str) or not strategy_version:
+        raise ValidationError("strategy_version", "must not be empty")
+    before = _snapshot(config)
+    config.params = dict(params)
+    config.strategy_version = strategy_version
+    changes = diff(before, _snapshot(config))
+    if not changes:
+        return config
+    config.save(update_fields=["params", "strategy_version", "updated_at"])
+    record_event(
+        action="strategy_config.restored",
+        actor=actor.user,
+        organization_id=config.account.organization_id,
+        target=config,
+        changes={**changes, "reason": reason},
+    )
+    return config
