@@ -26,6 +26,12 @@ def beat_schedule() -> dict:
         "schedule": 6 * 3600.0,
         "options": {"expires": 3600.0},
     }
+    schedule["reconcile-accounts"] = {
+        # Exchange vs database for every followed account (docs/trading.md).
+        "task": "apps.trading.reconcile_tasks.reconcile_all_accounts",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    }
     schedule["live-heartbeat"] = {
         "task": "apps.dashboard.tasks.broadcast_live_heartbeat",
         "schedule": 5.0,
@@ -59,6 +65,11 @@ def _notification_upkeep() -> dict:
             "task": "apps.monitoring.tasks.resend_overdue_notifications",
             "schedule": 60.0,
             "options": {"expires": 60.0},
+        },
+        "check-order-error-rates": {
+            "task": "apps.monitoring.tasks.check_order_error_rates",
+            "schedule": 300.0,
+            "options": {"expires": 300.0},
         },
         "check-stale-workers": {
             "task": "apps.monitoring.tasks.check_stale_workers",

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.dashboard",
     "apps.api",
+    "apps.operations",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=600)
 CELERY_TASK_ALWAYS_EAGER = False
 WORKER_HEARTBEAT_INTERVAL = env.int("WORKER_HEARTBEAT_INTERVAL", default=15)
+# The single beat's Redis lease expires this long after a beat dies without releasing it.
+BEAT_LEASE_TTL_SECONDS = env.int("BEAT_LEASE_TTL_SECONDS", default=60)
 WORKER_HEARTBEAT_TTL = env.int("WORKER_HEARTBEAT_TTL", default=60)
 
 # --- Security-sensitive keys -----------------------------------------------------
@@ -311,6 +314,8 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "apps.accounts.models.AccountStatus",
         "KeyStateEnum": "apps.accounts.models.KeyState",
         "TokenScopeEnum": "apps.api.models.Scope",
+        "BacktestStatusEnum": "apps.backtest.models.Status",
+        "BacktestBatchKindEnum": "apps.backtest.models.BacktestBatch.Kind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -384,6 +389,19 @@ METRICS_BIND_ADDRESS = env.str("METRICS_BIND_ADDRESS", default="127.0.0.1")
 WORKER_STALE_RETENTION = env.int("WORKER_STALE_RETENTION", default=6 * 3600)
 BEAT_HEARTBEAT_TTL = env.int("BEAT_HEARTBEAT_TTL", default=60)
 STATUS_ALERT_HOURS = env.int("STATUS_ALERT_HOURS", default=24)
+STREAMS_HEARTBEAT_STALE_SECONDS = env.int("STREAMS_HEARTBEAT_STALE_SECONDS", default=90)
+# Trading alerts (apps/monitoring/trading_alerts.py, health_alerts.py, anomaly_watch.py).
+ANOMALY_Z_THRESHOLD = env.float("ANOMALY_Z_THRESHOLD", default=3.0)
+ANOMALY_WINDOW = env.int("ANOMALY_WINDOW", default=200)
+ANOMALY_MIN_SAMPLES = env.int("ANOMALY_MIN_SAMPLES", default=30)
+EXCHANGE_SLOW_MS = env.float("EXCHANGE_SLOW_MS", default=500.0)
+EXCHANGE_SLOW_SAMPLES = env.int("EXCHANGE_SLOW_SAMPLES", default=5)
+ORDER_ERROR_RATE_THRESHOLD = env.float("ORDER_ERROR_RATE_THRESHOLD", default=0.05)
+ORDER_ERROR_RATE_MIN_ORDERS = env.int("ORDER_ERROR_RATE_MIN_ORDERS", default=20)
+PROCESS_MEMORY_ALERT_BYTES = env.int("PROCESS_MEMORY_ALERT_BYTES", default=1536 * 1024 * 1024)
+# Optional OpenTelemetry tracing of the order path (apps/monitoring/tracing.py).
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_EXPORTER = env.str("OTEL_EXPORTER", default="otlp")
 NOTIFICATIONS_TELEGRAM_API_BASE = env.str(
     "NOTIFICATIONS_TELEGRAM_API_BASE", default="https://api.telegram.org"
 )
