@@ -50,3 +50,7 @@ def register(router: DefaultRouter) -> None:
 
     router.register("backtests", BacktestViewSet, basename="backtest")
     router.register("backtest-batches", BacktestBatchViewSet, basename="backtest-batch")
+    # Compliance reports (issue 10).
+    from .views.compliance import ComplianceReportViewSet
+
+    router.register("compliance-reports", ComplianceReportViewSet, basename="compliance-report")
