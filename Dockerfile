@@ -5,14 +5,15 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential gettext \
+ && apt-get install -y --no-install-recommends build-essential gettext nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 COPY requirements/ /app/requirements/
 RUN /opt/venv/bin/pip install -r /app/requirements/production.txt
 COPY . /app
 WORKDIR /app
-# Translations and static files are generated here, never committed.
+# Translations, front-end packages and static files are generated here, never committed.
+RUN npm ci --no-audit --no-fund && rm -rf node_modules
 RUN DJANGO_SETTINGS_MODULE=config.settings.base SECRET_KEY=build-only-not-a-secret \
     /opt/venv/bin/python manage.py compilemessages --ignore .venv \
  && DJANGO_SETTINGS_MODULE=config.settings.base SECRET_KEY=build-only-not-a-secret \

@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-slow test-chaos test-e2e bench lint fmt migrate shell venv \
-        services system-packages compose-check messages requirements clean
+        services system-packages compose-check messages requirements clean vendor
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,15 @@ $(VENV)/.installed: requirements/dev.txt requirements/base.txt | $(PY)
 
 venv: $(VENV)/.installed  ## Create or update the virtualenv
 
+# The dashboard's front-end packages: `npm ci` installs the locked versions and its
+# postinstall copies the built files to static/vendor/ (ignored by git).
+static/vendor/.installed: package.json package-lock.json
+	@bash deploy/local/system-packages.sh
+	npm ci --no-audit --no-fund
+	@touch $@
+
+vendor: static/vendor/.installed  ## Install the dashboard's front-end packages (npm ci)
+
 system-packages:
 	@bash deploy/local/system-packages.sh
 
@@ -43,15 +52,18 @@ requirements: venv  ## Re-pin requirements/*.txt from the *.in files
 	    -o requirements/$$f.txt requirements/$$f.in; done
 
 # --- the two commands ------------------------------------------------------------
-run: venv messages  ## Start the whole platform on the embedded default, with demo data
+run: venv messages vendor  ## Start the whole platform on the embedded default, with demo data
 	$(MANAGE) standalone
 
-test: venv system-packages services messages  ## Lint, validate compose, run the test suite
+test: venv system-packages services messages vendor  ## Lint, validate compose, run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory compose-check
 	@bash deploy/local/nginx-check.sh
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest --durations=20 $(PYTEST_ARGS)
+	@# The browser tests in their own process (Playwright drives its own event loop).
+	@bash deploy/local/system-packages.sh chromium
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=10 $(PYTEST_ARGS)
 
 # --- suites kept out of `make test` ----------------------------------------------
 test-slow: venv services  ## Long-running tests
@@ -60,7 +72,7 @@ test-slow: venv services  ## Long-running tests
 test-chaos: venv services  ## Fault-injection and soak tests
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m chaos --durations=20 $(PYTEST_ARGS)
 
-test-e2e: venv services  ## Headless Chromium end-to-end tests
+test-e2e: venv services vendor  ## Headless Chromium end-to-end tests
 	@bash deploy/local/system-packages.sh chromium
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=20 $(PYTEST_ARGS)
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),
     path("api/", include("apps.api.urls")),
+    path("dashboard/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian tools that `make test` uses when they are missing:
 # docker-compose (validates the compose file), gettext (compiles translations),
-# nginx and openssl (`nginx -t` on the proxy configuration).
+# nginx and openssl (`nginx -t` on the proxy configuration), nodejs and npm (the
+# dashboard's front-end packages, `npm ci`).
 # Runs apt-get only when something is missing, and only as root.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ command -v msgfmt >/dev/null || missing+=(gettext)
 command -v envsubst >/dev/null || missing+=(gettext-base)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v npm >/dev/null || missing+=(nodejs npm)
 for extra in "$@"; do
   case "$extra" in
     chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
