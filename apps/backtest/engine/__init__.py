@@ -15,6 +15,7 @@ from .results import BacktestResult, TradeRecord
 from .runner import BacktestSettings, run_backtest
 from .signals import SignalSeries, compute_signals
 from .splits import Window, parameter_grid, walk_forward_windows
+from .sweep import run_sweep
 
 __all__ = [
     "BacktestResult",
@@ -37,6 +38,7 @@ __all__ = [
     "parameter_grid",
     "run_backtest",
     "run_portfolio",
+    "run_sweep",
     "save_npy",
     "synthetic_candles",
     "trade_returns",

@@ -9,7 +9,7 @@ reference price. ``tests/backtest`` checks both agree on the same inputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 ZERO = Decimal(0)
@@ -27,13 +27,19 @@ class MarketRules:
     tick_size: Decimal = ZERO
     min_notional: Decimal = ZERO
     base_precision: int = 8
+    # The step in use, worked out once: market_quantity runs on every fill.
+    _step: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        step = self.step_size if self.step_size > 0 else Decimal(1).scaleb(-self.base_precision)
+        object.__setattr__(self, "_step", step)
 
     @property
     def step(self) -> Decimal:
-        return self.step_size if self.step_size > 0 else Decimal(1).scaleb(-self.base_precision)
+        return self._step
 
     def floor_quantity(self, quantity: Decimal) -> Decimal:
-        step = self.step
+        step = self._step
         return (quantity / step).to_integral_value(rounding=ROUND_FLOOR) * step
 
     def market_quantity(self, quantity: Decimal, price: Decimal) -> Decimal | None:

@@ -17,6 +17,9 @@ from apps.strategies.engine.signals import Action, Signal
 class SmaCross(Strategy):
     """Enter when SMA(fast) crosses above SMA(slow), exit when it crosses below."""
 
+    ENTER_REASON = "fast SMA crossed above"
+    EXIT_REASON = "fast SMA crossed below"
+
     key = "sma_cross"
     version = "1.0"
     name = "SMA crossover (reference)"
@@ -37,7 +40,7 @@ class SmaCross(Strategy):
         slow = talib.SMA(ctx.close, self.params["slow"])
         values = {"sma_fast": float(fast[-1]), "sma_slow": float(slow[-1])}
         if fast[-2] <= slow[-2] and fast[-1] > slow[-1]:
-            return self.signal(ctx, Action.ENTER_LONG, "fast SMA crossed above", indicators=values)
+            return self.signal(ctx, Action.ENTER_LONG, self.ENTER_REASON, indicators=values)
         if fast[-2] >= slow[-2] and fast[-1] < slow[-1]:
-            return self.signal(ctx, Action.EXIT, "fast SMA crossed below", indicators=values)
+            return self.signal(ctx, Action.EXIT, self.EXIT_REASON, indicators=values)
         return self.signal(ctx, Action.HOLD, "no crossover", indicators=values)

@@ -30,20 +30,32 @@ from apps.risk.engine import (
 )
 from apps.risk.engine.exits import ExitKind
 from apps.strategies.engine.base import Strategy
+from apps.strategies.engine.context import MarketContext
 from apps.strategies.engine.indicators import batch
 from apps.trading.accounting.book import BUY, SELL, FillEvent, PositionBook, apply_fill
 from apps.trading.accounting.stats import ClosedResult, trade_stats
 
+from . import plainloop
 from .fills import FillModel, to_price
 from .market import MarketRules
 from .metrics import compute_metrics
 from .results import BacktestResult, TradeRecord
-from .signals import ENTER, EXIT, SignalSeries, compute_signals
+from .signals import ENTER, EXIT, SignalSeries, compute_signals, full_context
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 _DAY_MS = 86_400_000
 _SCAN_CHUNK = 4096
+
+
+def _interval_ms(open_time: np.ndarray) -> int:
+    """The median spacing of the candles (evenly spaced series need no sort)."""
+    if open_time.size < 2:
+        return 60_000
+    gaps = np.diff(open_time)
+    if gaps.min() == gaps.max():
+        return int(gaps[0])
+    return int(np.median(gaps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +89,18 @@ def run_backtest(
     settings: BacktestSettings,
     *,
     signals: SignalSeries | None = None,
+    context: MarketContext | None = None,
 ) -> BacktestResult:
-    """Replay ``candles`` (``CANDLE_DTYPE``, oldest first; may be a memory map)."""
+    """Replay ``candles`` (``CANDLE_DTYPE``, oldest first; may be a memory map).
+    ``context``: the candles' columns as ``full_context`` gives them, when the caller
+    already has them (a sweep shares one)."""
+    if context is None:
+        context = full_context(candles, settings.symbol, settings.interval)
     if signals is None:
-        signals = compute_signals(strategy, candles, settings.symbol, settings.interval)
-    run = _Run(candles, signals, settings)
+        signals = compute_signals(
+            strategy, candles, settings.symbol, settings.interval, context=context
+        )
+    run = _Run(candles, signals, settings, context)
     run.execute()
     result = run.result()
     result.metrics = compute_metrics(result, interval_ms=run.interval_ms)
@@ -89,19 +108,28 @@ def run_backtest(
 
 
 class _Run:
-    def __init__(self, candles: np.ndarray, signals: SignalSeries, settings: BacktestSettings):
+    def __init__(
+        self,
+        candles: np.ndarray,
+        signals: SignalSeries,
+        settings: BacktestSettings,
+        context: MarketContext | None = None,
+    ):
         self.s = settings
         self.market = settings.market
         self.fill = settings.fill
         self.sig = signals
-        self.open_time = np.ascontiguousarray(candles["open_time"])
+        ctx = context or full_context(candles, settings.symbol, settings.interval)
+        self.open_time, self.o, self.h, self.lo, self.c = (
+            ctx.open_time,
+            ctx.open,
+            ctx.high,
+            ctx.low,
+            ctx.close,
+        )
         self.close_time = np.ascontiguousarray(candles["close_time"])
-        self.o = np.ascontiguousarray(candles["open"])
-        self.h = np.ascontiguousarray(candles["high"])
-        self.lo = np.ascontiguousarray(candles["low"])
-        self.c = np.ascontiguousarray(candles["close"])
         self.n = len(self.c)
-        self.interval_ms = int(np.median(np.diff(self.open_time))) if self.n > 1 else 60_000
+        self.interval_ms = _interval_ms(self.open_time)
         self.actionable = signals.actionable()
         self.every_bar_in_position = settings.risk is not None and settings.manage_exits
         self.atr = (
@@ -139,6 +167,13 @@ class _Run:
     # --- the loop ------------------------------------------------------------------
 
     def execute(self) -> None:
+        if plainloop.eligible(self):
+            plainloop.execute_plain(self)
+        else:
+            self.execute_every_rule()
+
+    def execute_every_rule(self) -> None:
+        """The general loop (the reference the plain loop is tested against)."""
         i = self._next_actionable(-1)
         while i < self.n:
             self._bar(i)

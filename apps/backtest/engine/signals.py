@@ -13,12 +13,20 @@ seed). Bars outside the mask are HOLD without asking. A strategy may provide its
 filter as ``candidate_bars(ctx) -> bool array``; the filters below cover the built-in
 crossover and breakout strategies. ``tests/backtest`` checks that filtered and
 unfiltered runs give identical signals.
+
+Exact signals: when a strategy's decision is a sign test on whole-series indicators
+(the SMA crossover), a bar whose values sit farther from the decision than the float
+margin has the same action as ``evaluate`` would give, so it needs no call at all;
+only bars inside the margin are evaluated. Such bars carry the strategy's fixed reason
+for the action and their full ``Signal`` is evaluated lazily, the first time something
+reads it. ``tests/backtest`` checks actions, reasons and signals against evaluating
+every bar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import talib
@@ -26,6 +34,8 @@ import talib
 from apps.strategies.engine.base import Strategy, run_strategy
 from apps.strategies.engine.context import MarketContext
 from apps.strategies.engine.signals import Action, Signal
+
+from .reference import SmaCross
 
 HOLD, ENTER, EXIT, ERROR = 0, 1, 2, 3
 _CODES = {Action.HOLD: HOLD, Action.ENTER_LONG: ENTER, Action.EXIT: EXIT, Action.ERROR: ERROR}
@@ -36,15 +46,52 @@ _FLOAT_MARGIN = 1e-9
 @dataclass(frozen=True, slots=True)
 class SignalSeries:
     """``actions[i]`` is the code of the signal at the close of bar ``i``; ``signals``
-    holds the full Signal of every bar that is not HOLD. ``evaluated`` counts the
-    calls of the strategy's ``evaluate``."""
+    holds the full Signal of every bar that is not HOLD (built on first read for bars
+    decided by an exact filter). ``evaluated`` counts the calls of the strategy's
+    ``evaluate`` made up front; ``reasons`` maps an action code to the reason of every
+    signal with that code that was not evaluated (exact filters only), and ``plain``
+    says that no signal carries a stop, a target or the accumulate flag."""
 
     actions: np.ndarray
-    signals: dict[int, Signal]
+    signals: Mapping[int, Signal]
     evaluated: int
+    reasons: dict[int, str] = field(default_factory=dict)
+    plain: bool = False
 
     def actionable(self) -> np.ndarray:
         return np.flatnonzero((self.actions == ENTER) | (self.actions == EXIT))
+
+    def reason(self, i: int) -> str:
+        """The reason of bar ``i``'s signal, without evaluating when it is known."""
+        signals = self.signals
+        if isinstance(signals, LazySignals) and i not in signals.evaluated:
+            return self.reasons[int(self.actions[i])]
+        return signals[i].reason
+
+
+class LazySignals(Mapping):
+    """Every non-HOLD bar of ``actions``: those in ``evaluated`` as evaluated up front,
+    the others (decided by an exact filter) evaluated once, when first read."""
+
+    def __init__(self, strategy: Strategy, ctx: MarketContext, evaluated: dict, actions):
+        self.strategy = strategy
+        self.ctx = ctx
+        self.evaluated = evaluated
+        self._actions = actions
+
+    def __getitem__(self, i: int) -> Signal:
+        signal = self.evaluated.get(i)
+        if signal is None:
+            if not (0 <= i < self._actions.size and self._actions[i] != HOLD):
+                raise KeyError(i)
+            signal = self.evaluated[i] = _evaluate_at(self.strategy, self.ctx, i)
+        return signal
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self._actions != HOLD).tolist())
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._actions != HOLD))
 
 
 def full_context(candles: np.ndarray, symbol: str, interval: str) -> MarketContext:
@@ -59,27 +106,122 @@ def compute_signals(
     *,
     fast: bool = True,
     context: MarketContext | None = None,
+    indicators: IndicatorCache | None = None,
 ) -> SignalSeries:
+    """``indicators`` shares whole-series indicator arrays between runs over the same
+    candles (a sweep); without it each call computes its own."""
     ctx = context or full_context(candles, symbol, interval)
     n = len(ctx)
+    if fast:
+        exact = exact_signals(strategy, ctx, indicators)
+        if exact is not None:
+            return _from_exact(strategy, ctx, exact)
     bars = np.arange(n)
     if fast:
         mask = candidate_bars(strategy, ctx)
         if mask is not None:
             bars = np.flatnonzero(mask)
     actions = np.zeros(n, dtype=np.int8)
-    signals: dict[int, Signal] = {}
-    h = strategy.history
-    columns = (ctx.open_time, ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume)
-    for i in bars.tolist():
-        start = max(0, i + 1 - h)
-        window = MarketContext(symbol, interval, *(c[start : i + 1] for c in columns))
-        signal = run_strategy(strategy, window)
-        code = _CODES[signal.action]
-        if code != HOLD:
-            actions[i] = code
-            signals[i] = signal
+    signals = _evaluate_bars(strategy, ctx, bars, actions)
     return SignalSeries(actions, signals, len(bars))
+
+
+def _window(strategy: Strategy, ctx: MarketContext, i: int) -> MarketContext:
+    start = max(0, i + 1 - strategy.history)
+    columns = (ctx.open_time, ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume)
+    return MarketContext(ctx.symbol, ctx.interval, *(c[start : i + 1] for c in columns))
+
+
+def _evaluate_at(strategy: Strategy, ctx: MarketContext, i: int) -> Signal:
+    return run_strategy(strategy, _window(strategy, ctx, i))
+
+
+def _evaluate_bars(
+    strategy: Strategy, ctx: MarketContext, bars: np.ndarray, actions: np.ndarray
+) -> dict[int, Signal]:
+    """Evaluate ``bars``, write their codes into ``actions``; the non-HOLD signals."""
+    signals: dict[int, Signal] = {}
+    for i in bars.tolist():
+        signal = _evaluate_at(strategy, ctx, i)
+        code = _CODES[signal.action]
+        actions[i] = code
+        if code != HOLD:
+            signals[i] = signal
+    return signals
+
+
+def _from_exact(strategy: Strategy, ctx: MarketContext, exact: ExactSignals) -> SignalSeries:
+    actions = exact.actions.copy()
+    unsure = np.flatnonzero(exact.unsure)
+    evaluated = _evaluate_bars(strategy, ctx, unsure, actions)
+    plain = all(
+        s.stop is None and s.target is None and not s.accumulate for s in evaluated.values()
+    )
+    return SignalSeries(
+        actions,
+        LazySignals(strategy, ctx, evaluated, actions),
+        len(unsure),
+        reasons=dict(exact.reasons),
+        plain=plain,
+    )
+
+
+# --- shared indicators -----------------------------------------------------------------
+
+
+class IndicatorCache:
+    """Whole-series indicator arrays by (name, period), computed once per series: the
+    configurations of a sweep share them. Bound to one candle series."""
+
+    def __init__(self, ctx: MarketContext):
+        self.ctx = ctx
+        self._arrays: dict[tuple[str, int], np.ndarray] = {}
+
+    def sma(self, period: int) -> np.ndarray:
+        key = ("sma", period)
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = talib.SMA(self.ctx.close, period)
+        return array
+
+
+# --- exact signals ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExactSignals:
+    """Actions decided from whole-series indicators; ``unsure`` bars must be evaluated.
+    Decided signals carry ``reasons[code]`` and no stop, target or accumulate flag."""
+
+    actions: np.ndarray
+    unsure: np.ndarray
+    reasons: dict[int, str]
+
+
+ExactFilter = Callable[[Strategy, MarketContext, IndicatorCache], ExactSignals]
+_EXACT: dict[str, ExactFilter] = {}
+
+
+def exact_filter(key: str) -> Callable[[ExactFilter], ExactFilter]:
+    def register(func: ExactFilter) -> ExactFilter:
+        _EXACT[key] = func
+        return func
+
+    return register
+
+
+def exact_signals(
+    strategy: Strategy, ctx: MarketContext, indicators: IndicatorCache | None = None
+) -> ExactSignals | None:
+    # Only the class the filter was written for: a subclass may decide otherwise.
+    func = _EXACT.get(strategy.key)
+    if func is None or getattr(strategy, "candidate_bars", None) is not None:
+        return None
+    if getattr(func, "strategy_class", type(strategy)) is not type(strategy):
+        return None
+    if indicators is None or indicators.ctx is not ctx:
+        indicators = IndicatorCache(ctx)
+    return func(strategy, ctx, indicators)
 
 
 # --- candidate filters -----------------------------------------------------------------
@@ -127,6 +269,35 @@ def _sma_cross(strategy: Strategy, ctx: MarketContext) -> np.ndarray:
     diff = talib.SMA(ctx.close, p["fast"]) - talib.SMA(ctx.close, p["slow"])
     margin = np.abs(ctx.close) * _FLOAT_MARGIN
     return _crossings(diff, margin, margin)
+
+
+@exact_filter("sma_cross")
+def _sma_cross_exact(strategy: Strategy, ctx: MarketContext, ind: IndicatorCache) -> ExactSignals:
+    # A crossing is certain when the previous difference is at or below minus the
+    # margin and the current one above it (or the mirror for a cross down): the
+    # windowed values, within the margin of these, then cross too. Bars the candidate
+    # filter rules out are certain HOLDs; everything else is evaluated.
+    p = strategy.params
+    diff = ind.sma(p["fast"]) - ind.sma(p["slow"])
+    margin = np.abs(ctx.close) * _FLOAT_MARGIN
+    candidate = _crossings(diff, margin, margin)
+    up = np.zeros(diff.shape, dtype=bool)
+    down = np.zeros(diff.shape, dtype=bool)
+    prev, now, tol = diff[:-1], diff[1:], margin[1:]
+    with np.errstate(invalid="ignore"):
+        up[1:] = (prev <= -tol) & (now > tol)
+        down[1:] = (prev >= tol) & (now < -tol)
+    actions = np.zeros(diff.shape, dtype=np.int8)
+    actions[up] = ENTER
+    actions[down] = EXIT
+    return ExactSignals(
+        actions,
+        candidate & ~up & ~down,
+        {ENTER: SmaCross.ENTER_REASON, EXIT: SmaCross.EXIT_REASON},
+    )
+
+
+_sma_cross_exact.strategy_class = SmaCross
 
 
 @candidate_filter("trend_following")

@@ -1,0 +1,167 @@
+"""The speed paths decide and book exactly like the reference paths: exact signals
+against ``evaluate`` on every bar, the plain loop against the general loop, a sweep
+against separate runs."""
+
+from decimal import Decimal as D
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apps.backtest.engine import (
+    BacktestSettings,
+    FillModel,
+    MarketRules,
+    SmaCross,
+    compute_signals,
+    plainloop,
+    run_backtest,
+    run_sweep,
+    synthetic_candles,
+)
+from apps.backtest.engine.runner import _Run
+from apps.backtest.engine.signals import HOLD, full_context
+
+
+def _with_ties(candles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flat stretches: equal SMAs, the ties a margin must not get wrong."""
+    out = candles.copy()
+    for _ in range(3):
+        start = int(rng.integers(0, max(1, len(out) - 100)))
+        for name in ("open", "high", "low", "close"):
+            out[name][start : start + 80] = float(out["close"][start])
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(2, 20),
+    st.integers(3, 60),
+    st.floats(0.0005, 0.03),
+    st.booleans(),
+)
+def test_exact_sma_signals_equal_evaluating_every_bar(seed, fast, slow, volatility, ties):
+    if fast >= slow:
+        fast, slow = slow - 1 if slow > 2 else 2, max(slow, fast + 1)
+    candles = synthetic_candles(1500, seed=seed, volatility=volatility)
+    if ties:
+        candles = _with_ties(candles, np.random.default_rng(seed))
+    strategy = SmaCross({"fast": fast, "slow": slow})
+    exact = compute_signals(strategy, candles, "X", "1m")
+    full = compute_signals(strategy, candles, "X", "1m", fast=False)
+    assert np.array_equal(exact.actions, full.actions)
+    assert exact.plain
+    for i in np.flatnonzero(full.actions != HOLD).tolist():
+        assert exact.reason(i) == full.signals[i].reason
+    # Read lazily, each signal is evaluate's own, indicator values included.
+    assert dict(exact.signals) == full.signals
+    assert exact.evaluated < full.evaluated
+
+
+def test_exact_signals_skip_evaluate_on_clear_crossings():
+    candles = synthetic_candles(100_000, seed=11)
+    signals = compute_signals(SmaCross({"fast": 10, "slow": 30}), candles, "X", "1m")
+    crossings = int(np.count_nonzero(signals.actions != HOLD))
+    assert crossings > 3000
+    # Only the warm-up (and any crossing inside the float margin) is evaluated.
+    assert signals.evaluated < 100
+
+
+def _both_loops(strategy, candles, s):
+    ctx = full_context(candles, s.symbol, s.interval)
+    sig = compute_signals(strategy, candles, s.symbol, s.interval, context=ctx)
+    plain = _Run(candles, sig, s, ctx)
+    assert plainloop.eligible(plain)
+    plain.execute()
+    general = _Run(candles, sig, s, ctx)
+    general.execute_every_rule()
+    return plain.result(), general.result()
+
+
+def _assert_same(a, b):
+    for name in a.__slots__:
+        mine, theirs = getattr(a, name), getattr(b, name)
+        if isinstance(mine, np.ndarray):
+            assert np.array_equal(mine, theirs), name
+        else:
+            assert mine == theirs, name
+    # Equal and printed the same: what is stored and exported.
+    assert [str(t.pnl) for t in a.trades] == [str(t.pnl) for t in b.trades]
+    assert str(a.final_cash) == str(b.final_cash)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.sampled_from([(3, 8), (5, 20), (10, 30)]),
+    st.sampled_from(["next_open", "intrabar"]),
+    st.sampled_from([D(0), D("0.001"), D("0.0075")]),
+    st.sampled_from([D(0), D("0.0005")]),
+    st.sampled_from([D(0), D("0.01")]),
+    st.sampled_from([D(0), D("0.001"), D(1)]),
+    st.sampled_from([D(0), D(5), D(400)]),
+    st.sampled_from([D(100), D(1000), D(1_000_000)]),
+)
+def test_plain_loop_books_exactly_like_the_general_loop(
+    seed, periods, mode, commission, slippage, tick, step, min_notional, cash
+):
+    candles = synthetic_candles(3000, seed=seed, volatility=0.004)
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=cash,
+        fill=FillModel(mode=mode, commission=commission, slippage=slippage, tick_size=tick),
+        market=MarketRules(step_size=step, min_notional=min_notional),
+    )
+    fast, slow = periods
+    plain, general = _both_loops(SmaCross({"fast": fast, "slow": slow}), candles, s)
+    _assert_same(plain, general)
+    assert plain.trades or plain.refused
+
+
+def test_plain_loop_carries_dust_and_records_refusals_like_the_general_loop():
+    candles = synthetic_candles(20_000, seed=4)
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=D(300),
+        fill=FillModel(commission=D("0.001"), slippage=D("0.0005"), tick_size=D("0.01")),
+        market=MarketRules(step_size=D("0.01"), min_notional=D(297)),
+    )
+    plain, general = _both_loops(SmaCross({"fast": 5, "slow": 20}), candles, s)
+    _assert_same(plain, general)
+    assert plain.refused
+    assert any(t.dust for t in plain.trades)
+
+
+def test_a_risk_config_or_a_maximum_quantity_takes_the_general_loop():
+    candles = synthetic_candles(500, seed=1)
+    strategy = SmaCross({"fast": 5, "slow": 20})
+    sig = compute_signals(strategy, candles, "T", "1m")
+    capped = BacktestSettings(symbol="T", market=MarketRules(max_qty=D(5)))
+    assert not plainloop.eligible(_Run(candles, sig, capped))
+    from apps.risk.engine import RiskConfig
+
+    risky = BacktestSettings(symbol="T", risk=RiskConfig())
+    assert not plainloop.eligible(_Run(candles, sig, risky))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_sweep_gives_each_configuration_its_separate_result(processes):
+    candles = synthetic_candles(8000, seed=7)
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=D(10_000),
+        market=MarketRules(step_size=D("0.001"), min_notional=D(5)),
+    )
+    pairs = [(5, 20), (10, 30), (5, 30), (10, 20), (7, 45)]  # periods shared across pairs
+    strategies = [SmaCross({"fast": f, "slow": sl}) for f, sl in pairs]
+    swept = run_sweep(strategies, candles, s, processes=processes)
+    assert len(swept) == len(pairs)
+    for strategy, result in zip(strategies, swept, strict=True):
+        alone = run_backtest(strategy, candles, s)
+        _assert_same(result, alone)
+        assert result.metrics == alone.metrics
