@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 from dataclasses import dataclass, field
 
 from binance.client import Client
+from binance.exceptions import BinanceAPIException
 
 from .credentials import Credentials
 
@@ -68,6 +70,13 @@ def _float(value: str) -> float | None:
         return None
 
 
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def _capture_hook(response, *args, **kwargs):
     capture = _current_capture.get()
     if capture is not None:
@@ -110,6 +119,14 @@ class SpotClient(Client):
         self.REQUEST_RECVWINDOW = int(recv_window_ms)
         self.REQUEST_TIMEOUT = float(timeout)
         self.session.hooks["response"].append(_capture_hook)
+
+    @staticmethod
+    def _handle_response(response):
+        # python-binance reads an error body's code and msg with dict.get: a body that is
+        # JSON but not an object (null, a list, a number) would escape as AttributeError.
+        if not 200 <= response.status_code < 300 and not _is_json_object(response.text):
+            raise BinanceAPIException(response, response.status_code, "")
+        return Client._handle_response(response)
 
     def point_at(self, rest_base: str) -> None:
         rest_base = rest_base.rstrip("/")

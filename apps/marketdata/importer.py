@@ -13,6 +13,7 @@ import gzip
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from .klines import KlineRow, is_header, parse_kline
 from .services import ensure_symbol, upsert_candles
 
 _NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,20})-(?P<interval>\d+[mhdwM])(?:-|\.|$)")
+
+# What a damaged, truncated or non-UTF-8 file raises while it is read.
+_UNREADABLE = (UnicodeDecodeError, EOFError, OSError, zipfile.BadZipFile, zlib.error, csv.Error)
 
 Progress = Callable[[int, int, int], None]  # (bytes read, total bytes, rows so far)
 
@@ -143,8 +147,13 @@ def import_file(
     if path.suffix not in (".csv", ".gz", ".zip"):
         raise ValidationError("file", f"{path.name}: must end in .csv, .gz or .zip")
     # One transaction per file: a bad row anywhere leaves the database as it was.
-    with transaction.atomic():
-        record = ensure_symbol(environment=environment, name=symbol)
-        rows = _rows(path, _Counter(), progress, _size(path))
-        written = upsert_candles(symbol=record, interval=interval, rows=rows)
+    try:
+        with transaction.atomic():
+            record = ensure_symbol(environment=environment, name=symbol)
+            rows = _rows(path, _Counter(), progress, _size(path))
+            written = upsert_candles(symbol=record, interval=interval, rows=rows)
+    except _UNREADABLE as error:
+        raise ValidationError(
+            "file", "must be a readable UTF-8 CSV, gzip or zip file", f"{path.name}: {error}"
+        ) from None
     return ImportResult(str(path), symbol, interval, written)

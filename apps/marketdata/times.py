@@ -7,6 +7,8 @@ from apps.core.errors import ValidationError
 # Binance's spot dumps switched to microseconds in 2025; anything above this is not ms.
 _MICROSECONDS_FROM = 10**14
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The last millisecond a datetime can hold (year 9999): beyond it is garbage, not a time.
+_MAX_MS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
 
 
 def ms_to_datetime(value: int) -> datetime:
@@ -28,4 +30,7 @@ def exchange_ms(raw, *, field: str) -> int:
         raise ValidationError(field, "must be an integer timestamp") from None
     if value < 0:
         raise ValidationError(field, "must not be negative")
-    return value // 1000 if value >= _MICROSECONDS_FROM else value
+    value = value // 1000 if value >= _MICROSECONDS_FROM else value
+    if value > _MAX_MS:
+        raise ValidationError(field, "must be a time before the year 10000")
+    return value

@@ -13,7 +13,7 @@ _DECIMAL_WIRE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 
 def is_wire_decimal(text: str) -> bool:
     """True when ``text`` matches Binance's numeric parameter regex."""
-    return bool(_DECIMAL_WIRE.match(text))
+    return bool(_DECIMAL_WIRE.fullmatch(text))  # "$" alone would accept "1\n"
 
 
 def fmt(value: Decimal | int, places: int = 8) -> str:

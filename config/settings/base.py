@@ -335,6 +335,8 @@ SPECTACULAR_SETTINGS = {
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# Exception reports (error mails, DEBUG pages) redact frame variables like the logs do.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.exception_reports.SecretsRedactingFilter"
 
 # --- Exchange gateway (apps/exchange; each name is documented in docs/exchange.md) -
 # Processes sharing one egress IP share one weight budget: give each IP its own id.

@@ -23,7 +23,7 @@ _NEEDS_STOP = {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT
 
 def client_id(params: Params, name: str) -> str | None:
     value = params.text(name)
-    if value is not None and not _CLIENT_ID.match(value):
+    if value is not None and not _CLIENT_ID.fullmatch(value):
         raise errors.illegal_chars(name, CLIENT_ID_REGEX)
     return value
 

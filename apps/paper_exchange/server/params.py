@@ -63,7 +63,7 @@ class Params:
         value = self.text(name, required)
         if value is None:
             return None
-        if not _INTEGER.match(value):
+        if not _INTEGER.fullmatch(value):
             raise errors.illegal_chars(name, INTEGER_REGEX)
         number = int(value)
         if minimum is not None and number < minimum:
