@@ -86,4 +86,8 @@ def store_klines(
 
 
 def market_price(gateway, symbol: str = "BTCUSDT") -> Decimal:
-    return Decimal(gateway.avg_price(symbol)["price"])
+    """The last trade price: what a market entry fills at now. (Not the 5-minute
+    average: on the session's shared exchange another test may just have moved the
+    market, and a stop crafted under the average could sit above the last price.)"""
+    answer = gateway.request("GET", "/api/v3/ticker/price", {"symbol": symbol})
+    return Decimal(answer["price"])
