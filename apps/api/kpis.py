@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
 from django.db.models import Avg, Count, DecimalField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
 
-from apps.trading.kpis import daily_sharpe, max_drawdown, unit_series
-from apps.trading.models import EquitySnapshot, Fill, Trade
+from apps.trading.kpis import daily_sharpe, equity_units, max_drawdown
+from apps.trading.models import Fill, Trade
 
 D = Decimal
 ZERO = D(0)
@@ -133,17 +132,7 @@ def _fees(fills) -> Decimal:
 
 
 def _equity_figures(account_id: int, since: datetime, until: datetime) -> dict:
-    rows = (
-        EquitySnapshot.objects.filter(
-            account_id=account_id, taken_at__gte=since, taken_at__lte=until
-        )
-        .annotate(day=TruncDate("taken_at", tzinfo=UTC))
-        .order_by("taken_at")
-        .values_list("day", "equity", "net_flows")
-    )
-    table = np.array(list(rows), dtype=object).reshape(-1, 3)
-    days = table[:, 0].astype("datetime64[D]").astype(np.int64)
-    units = unit_series(table[:, 1].astype(np.float64), table[:, 2].astype(np.float64))
+    days, units = equity_units(account_id, since, until)
     return {
         "sharpe": _rounded(daily_sharpe(days, units)),
         "sortino": _rounded(daily_sortino(days, units)),

@@ -145,7 +145,9 @@ def daily_sharpe(days: np.ndarray, units: np.ndarray) -> float | None:
     return float(np.mean(returns)) / spread * math.sqrt(365)
 
 
-def equity_kpis(account_id: int, since: datetime, until: datetime) -> dict:
+def equity_units(account_id: int, since: datetime, until: datetime):
+    """(UTC day numbers, unit values) of the account's equity snapshots in the period:
+    the unit series takes deposits and withdrawals out (see `unit_series`)."""
     rows = (
         EquitySnapshot.objects.filter(
             account_id=account_id, taken_at__gte=since, taken_at__lte=until
@@ -156,7 +158,11 @@ def equity_kpis(account_id: int, since: datetime, until: datetime) -> dict:
     )
     table = np.array(list(rows), dtype=object).reshape(-1, 3)
     days = table[:, 0].astype("datetime64[D]").astype(np.int64)
-    units = unit_series(table[:, 1].astype(np.float64), table[:, 2].astype(np.float64))
+    return days, unit_series(table[:, 1].astype(np.float64), table[:, 2].astype(np.float64))
+
+
+def equity_kpis(account_id: int, since: datetime, until: datetime) -> dict:
+    days, units = equity_units(account_id, since, until)
     return {
         "max_drawdown": _rounded(max_drawdown(units)),
         "sharpe": _rounded(daily_sharpe(days, units)),
