@@ -66,7 +66,8 @@ def check_allowed_hosts() -> list[Error]:
 
 def check_database(databases: dict | None = None) -> list[Error]:
     engine = (databases or settings.DATABASES).get("default", {}).get("ENGINE", "")
-    if engine == "django.db.backends.postgresql":
+    # Django's backend, or the same one wrapped by django-prometheus for /metrics.
+    if engine in ("django.db.backends.postgresql", "django_prometheus.db.backends.postgresql"):
         return []
     found = "not set" if engine.endswith("dummy") else f"uses {engine.rsplit('.', 1)[-1]}"
     return [

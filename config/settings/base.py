@@ -115,13 +115,16 @@ def postgres_database(url: str) -> dict:
     """A PostgreSQL database entry from a URL, with a short connect timeout."""
     config = env.db_url_config(url)
     config.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    if config.get("ENGINE") == "django.db.backends.postgresql":
+        # The same backend, counting queries, errors and their durations for /metrics.
+        config["ENGINE"] = "django_prometheus.db.backends.postgresql"
     return config
 
 
 def sqlite_database(path: Path) -> dict:
     """The embedded default: WAL so that web, workers and streams share one file."""
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "django_prometheus.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",

@@ -103,3 +103,20 @@ def test_every_response_carries_a_correlation_id(client):
     fresh = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces")
     assert fresh["X-Request-ID"] != "bad id with spaces"
     assert len(fresh["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_metrics_count_database_queries(client):
+    from apps.accounts.models import Organization
+    from tests.monitoring.scrape import sample
+
+    def scrape() -> str:
+        return client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+
+    before = scrape()
+    list(Organization.objects.all())
+    after = scrape()
+    queries = "django_db_execute_total"
+    assert (sample(after, queries, alias="default", vendor="postgresql") or 0) > (
+        sample(before, queries, alias="default", vendor="postgresql") or 0
+    )
