@@ -63,23 +63,53 @@ def run_account(*, config_id: int, trigger: Trigger, group, symbol_row, redis) -
     if claim is Claim.STALE:
         _record_stale(config, trigger, group, redis, guard)
         return Result.STALE
-    lock = AccountLock(redis, account.pk)
-    if not lock.acquire():
-        guard.abandon(account.pk, key)
-        return Result.BUSY
     try:
-        evaluate(config=config, trigger=trigger, group=group, symbol_row=symbol_row, lock=lock)
+        if _quiet(config, trigger, group):
+            try:
+                evaluate(config=config, trigger=trigger, group=group, symbol_row=symbol_row)
+            except NeedsLock:  # a position appeared meanwhile (a fill): take the lock
+                if not _evaluate_locked(config, trigger, group, symbol_row, redis):
+                    guard.abandon(account.pk, key)
+                    return Result.BUSY
+        elif not _evaluate_locked(config, trigger, group, symbol_row, redis):
+            guard.abandon(account.pk, key)
+            return Result.BUSY
     except Exception as error:
         logger.exception("cycle failed", extra={"config_id": config.pk, "trigger": trigger.id})
         guard.abandon(account.pk, key)
         _record(config, trigger, group, inputs={}, error=f"{type(error).__name__}: {error}")
         CYCLE_SECONDS.labels(outcome="failed").observe(time.perf_counter() - started)
         return Result.FAILED
-    finally:
-        lock.release()
     guard.complete(account.pk, key)
     CYCLE_SECONDS.labels(outcome="evaluated").observe(time.perf_counter() - started)
     return Result.EVALUATED
+
+
+class NeedsLock(Exception):
+    """Raised by an evaluation started without the account's lock that finds it has
+    something to manage or enter after all."""
+
+
+def _quiet(config, trigger: Trigger, group) -> bool:
+    """Nothing to enter and no position to manage: the evaluation only records its
+    decision, so it needs no account lock (the lock serialises exchange actions; the
+    trigger guard already makes the evaluation happen once). Most candles are quiet,
+    so this keeps the fan-out's cost per account low."""
+    return group.signal.action is not Action.ENTER_LONG and (
+        _open_position(config, trigger.symbol) is None
+    )
+
+
+def _evaluate_locked(config, trigger: Trigger, group, symbol_row, redis) -> bool:
+    """The evaluation under the account's lock; False when the lock stayed taken."""
+    lock = AccountLock(redis, config.account_id)
+    if not lock.acquire():
+        return False
+    try:
+        evaluate(config=config, trigger=trigger, group=group, symbol_row=symbol_row, lock=lock)
+    finally:
+        lock.release()
+    return True
 
 
 def _record_stale(config, trigger: Trigger, group, redis, guard: TriggerGuard) -> None:
@@ -133,8 +163,9 @@ def _open_position(config, symbol: str) -> Position | None:
     ).first()
 
 
-def evaluate(*, config, trigger: Trigger, group, symbol_row, lock: AccountLock):
-    """The evaluation proper, holding the account's lock."""
+def evaluate(*, config, trigger: Trigger, group, symbol_row, lock: AccountLock | None = None):
+    """The evaluation proper. Without `lock` it may only record a quiet decision and
+    raises NeedsLock as soon as it has a position to manage or an entry to make."""
     from .account_state import refresh_state
 
     account = config.account
@@ -149,6 +180,8 @@ def evaluate(*, config, trigger: Trigger, group, symbol_row, lock: AccountLock):
     wants_entry = signal.action is Action.ENTER_LONG and position is None and not block
     if position is None and not wants_entry:
         return _record(config, trigger, group, inputs=inputs)
+    if lock is None:
+        raise NeedsLock
 
     gateway = gateway_for_account(account)
     rules = gateway.symbol_rules(trigger.symbol)

@@ -171,3 +171,29 @@ def test_a_hold_signal_writes_a_decision_and_sends_nothing(paper_account):
     assert report.signal == "hold"
     assert Decision.objects.get(strategy_config=config).signal == "hold"
     assert not Order.objects.exists()
+
+
+def test_a_quiet_candle_records_without_waiting_for_the_accounts_lock(paper_account, redis_client):
+    config = enabled_config(paper_account(), params={**BREAKOUT})
+    open_ms = last_closed_open_ms()
+    price = market_price(gateway_for_account(config.account))
+    store_klines("paper", "BTCUSDT", "1m", breakout_klines(price, open_ms, breakout=False))
+    # Another cycle of the account holds its lock: a hold with nothing to manage only
+    # writes its decision, so it does not wait for it (the fan-out's common case).
+    with AccountLock(redis_client, config.account_id, wait=0):
+        report = _run([config], open_ms)
+    assert report.counts == {"evaluated": 1}
+    assert Decision.objects.get(strategy_config=config).signal == "hold"
+
+
+def test_a_quiet_candle_with_a_position_to_manage_waits_for_the_lock(breakout, redis_client):
+    configs, open_ms = breakout(1)
+    _run(configs, open_ms)  # the entry
+    assert Position.objects.filter(strategy_config=configs[0], status="open").exists()
+    next_open = open_ms + MINUTE_MS
+    price = Position.objects.get(strategy_config=configs[0]).average_entry_price
+    store_klines("paper", "BTCUSDT", "1m", [kline(next_open, price, price, price, price, "10")])
+    with AccountLock(redis_client, configs[0].account_id, wait=0):
+        busy = _run(configs, next_open)
+    assert busy.counts == {"busy": 1}
+    assert _run(configs, next_open).counts == {"evaluated": 1}
