@@ -156,10 +156,12 @@ def redis_backed(url: str, prefix: str = "spotdesk") -> dict:
     return {
         "CACHES": {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                # django-redis, wrapped by django-prometheus: hits, misses and calls
+                # on /metrics.
+                "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": prefix,
-                "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
             }
         },
         "CHANNEL_LAYERS": {
@@ -172,7 +174,7 @@ def redis_backed(url: str, prefix: str = "spotdesk") -> dict:
     }
 
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CELERY_BROKER_URL = ""
 if REDIS_URL:

@@ -106,7 +106,9 @@ def test_every_response_carries_a_correlation_id(client):
 
 
 @pytest.mark.django_db
-def test_metrics_count_database_queries(client):
+def test_metrics_count_database_queries_and_cache_calls(client):
+    from django.core.cache import cache
+
     from apps.accounts.models import Organization
     from tests.monitoring.scrape import sample
 
@@ -115,8 +117,12 @@ def test_metrics_count_database_queries(client):
 
     before = scrape()
     list(Organization.objects.all())
+    cache.set("metrics-probe", 1)
+    cache.get("metrics-probe")
     after = scrape()
     queries = "django_db_execute_total"
     assert (sample(after, queries, alias="default", vendor="postgresql") or 0) > (
         sample(before, queries, alias="default", vendor="postgresql") or 0
     )
+    cache_gets = "django_cache_get_total"
+    assert sample(after, cache_gets, backend="redis") > sample(before, cache_gets, backend="redis")
