@@ -17,6 +17,17 @@ from tests.support.processes import (
 pytest_plugins = ("tests.trading.fixtures", "tests.trading.cycle.fixtures")
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in pt-BR or es (the
+    LocaleMiddleware activates it for the thread) must not leak into the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def redis_client():
     """The test Redis database, emptied before each test that asks for it."""
