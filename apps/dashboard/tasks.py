@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .export_tasks import build_export  # noqa: F401
 from .live import publish_heartbeat
 
 

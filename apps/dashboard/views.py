@@ -18,7 +18,7 @@ from apps.core.redis import get_redis
 from apps.trading.models import Intent, Side
 from apps.trading.states import OrderStatus
 
-from . import selectors, sequence
+from . import heatmap, selectors, sequence
 from .events import account_group
 
 
@@ -78,6 +78,7 @@ def overview(request):
         {
             "accounts": accounts,
             "alerts": selectors.latest_alerts(request.user),
+            "heatmap": heatmap.build(accounts, now=now),
             "live": {"accounts": [a.pk for a in accounts]},
             "js_strings": js_strings(),
         },

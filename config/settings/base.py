@@ -190,6 +190,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 WORKER_HEARTBEAT_INTERVAL = env.int("WORKER_HEARTBEAT_INTERVAL", default=15)
 # The single beat's Redis lease expires this long after a beat dies without releasing it.
 BEAT_LEASE_TTL_SECONDS = env.int("BEAT_LEASE_TTL_SECONDS", default=60)
+# Dashboard exports (XLSX, PDF) larger than this many rows are built by a task on the
+# `default` queue, with progress on the page; CSV always streams.
+DASHBOARD_EXPORT_BACKGROUND_ROWS = env.int("DASHBOARD_EXPORT_BACKGROUND_ROWS", default=5000)
 WORKER_HEARTBEAT_TTL = env.int("WORKER_HEARTBEAT_TTL", default=60)
 
 # --- Security-sensitive keys -----------------------------------------------------
