@@ -66,7 +66,11 @@ def run_account(*, config_id: int, trigger: Trigger, group, symbol_row, redis) -
     try:
         if _quiet(config, trigger, group):
             try:
-                evaluate(config=config, trigger=trigger, group=group, symbol_row=symbol_row)
+                # Known to hold no position a moment ago: no second lookup.
+                evaluate(
+                    config=config, trigger=trigger, group=group, symbol_row=symbol_row,
+                    position=None,
+                )  # fmt: skip
             except NeedsLock:  # a position appeared meanwhile (a fill): take the lock
                 if not _evaluate_locked(config, trigger, group, symbol_row, redis):
                     guard.abandon(account.pk, key)
@@ -163,7 +167,13 @@ def _open_position(config, symbol: str) -> Position | None:
     ).first()
 
 
-def evaluate(*, config, trigger: Trigger, group, symbol_row, lock: AccountLock | None = None):
+_LOOK_UP = object()
+
+
+def evaluate(
+    *, config, trigger: Trigger, group, symbol_row, lock: AccountLock | None = None,
+    position=_LOOK_UP,
+):  # fmt: skip
     """The evaluation proper. Without `lock` it may only record a quiet decision and
     raises NeedsLock as soon as it has a position to manage or an entry to make."""
     from .account_state import refresh_state
@@ -176,7 +186,8 @@ def evaluate(*, config, trigger: Trigger, group, symbol_row, lock: AccountLock |
     block = entry_block_reason(account, config, symbol_row)
     if block:
         inputs["entry_blocked"] = block
-    position = _open_position(config, trigger.symbol)
+    if position is _LOOK_UP:
+        position = _open_position(config, trigger.symbol)
     wants_entry = signal.action is Action.ENTER_LONG and position is None and not block
     if position is None and not wants_entry:
         return _record(config, trigger, group, inputs=inputs)
