@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import export_views, extras_views, views
+from . import backtests, export_views, extras_views, views
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("accounts/<int:account_id>/", views.account_detail, name="account"),
+    path("backtests/", backtests.backtest_list, name="backtests"),
+    path("backtests/<int:backtest_id>/", backtests.backtest_detail, name="backtest"),
     path("preferences/layout/", extras_views.layout, name="layout"),
     path("preferences/tour/", extras_views.tour_completed, name="tour"),
     path("manifest.webmanifest", extras_views.manifest, name="manifest"),

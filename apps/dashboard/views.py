@@ -51,6 +51,11 @@ def js_strings() -> dict[str, str]:
             "Press the kill switch? The account is halted at once and its open entry "
             "orders are canceled."
         ),
+        "confirm_close": _("Close this position now? It is sold at market."),
+        "confirm_move_stop": _("Move this position's stop to the price entered?"),
+        "confirm_cancel_ladder": _(
+            "Cancel this position's take-profit ladder? It keeps only its stop."
+        ),
         "no_candles": _("No candles stored for this symbol yet."),
         "no_equity": _("No equity snapshots yet."),
         "theme_dark": _("Dark mode"),
