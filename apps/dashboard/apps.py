@@ -10,6 +10,7 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from apps.accounts.services import account_status_changed
 
+        from . import language  # noqa: F401  (connects the login receiver)
         from .receivers import account_status_changed as publish_account_status
 
         account_status_changed.connect(

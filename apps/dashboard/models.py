@@ -1,4 +1,5 @@
-"""Per-user dashboard preferences: the overview's widget layout and the onboarding tour."""
+"""Per-user dashboard preferences: the overview's widget layout, the onboarding tour and
+the language."""
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +23,12 @@ class DashboardPreferences(TimeStampedModel):
     # not know (a widget removed since) are ignored there, so old layouts stay valid.
     layout = models.JSONField(_("widget layout"), default=empty_layout, blank=True)
     tour_completed_at = models.DateTimeField(_("tour completed at"), null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        help_text=_("The user's language on every device (empty: the browser's)."),
+    )
 
     class Meta:
         verbose_name = _("dashboard preferences")

@@ -84,3 +84,35 @@ def complete_tour(user) -> DashboardPreferences:
                 changes={"tour_completed_at": {"before": None, "after": prefs.tour_completed_at}},
             )
     return prefs
+
+
+SESSION_LANGUAGE = "spotdesk_language"
+
+
+def save_language(user, language: str) -> DashboardPreferences:
+    """The user's language, kept for every device they log in from (seed item 94)."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        choices = ", ".join(code for code, _name in settings.LANGUAGES)
+        raise ValidationError("language", f"must be one of {choices}")
+    with transaction.atomic():
+        prefs = _locked_row(user)
+        if prefs.language != language:
+            before = prefs.language
+            prefs.language = language
+            prefs.save(update_fields=["language", "updated_at"])
+            record_event(
+                action="dashboard.language_saved",
+                actor=user,
+                target=prefs,
+                changes=diff({"language": before}, {"language": language}),
+            )
+    return prefs
+
+
+def stored_language(user) -> str:
+    return (
+        DashboardPreferences.objects.filter(user=user).values_list("language", flat=True).first()
+        or ""
+    )

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import backtests, export_views, extras_views, views
+from . import backtests, export_views, extras_views, language, views
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("language/", language.switch_language, name="language"),
     path("accounts/<int:account_id>/", views.account_detail, name="account"),
     path("backtests/", backtests.backtest_list, name="backtests"),
     path("backtests/<int:backtest_id>/", backtests.backtest_detail, name="backtest"),

@@ -230,12 +230,12 @@ def test_the_pages_load_their_static_files_and_the_vendor_chart_library(trader_c
     assert "/static/dashboard/dashboard.js" in html
     assert "/static/dashboard/theme.js" in html
     assert "/static/vendor/lightweight-charts.js" in html
-    assert 'action="/i18n/setlang/"' in html
+    assert 'action="/dashboard/language/"' in html  # remembered per user
     assert 'value="pt-br"' in html
     assert 'id="help-overlay"' in html
 
 
 def test_pages_speak_the_chosen_language(trader_client, desk):
-    trader_client.post("/i18n/setlang/", {"language": "pt-br", "next": OVERVIEW})
+    trader_client.post("/dashboard/language/", {"language": "pt-br", "next": OVERVIEW})
     html = trader_client.get(OVERVIEW).content.decode()
     assert '<html lang="pt-br">' in html
