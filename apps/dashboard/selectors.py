@@ -133,11 +133,14 @@ def _ladder(position: Position) -> tuple[LadderRung, ...]:
     )
 
 
-def open_positions(account: ExchangeAccount) -> list[PositionView]:
-    positions = (
-        Position.objects.filter(account=account, status=Position.Status.OPEN)
-        .select_related("strategy_config__risk_profile")
-        .order_by("-opened_at", "-pk")
+def open_positions(
+    account: ExchangeAccount, *, position_id: int | None = None
+) -> list[PositionView]:
+    positions = Position.objects.filter(account=account, status=Position.Status.OPEN)
+    if position_id is not None:
+        positions = positions.filter(pk=position_id)
+    positions = positions.select_related("strategy_config__risk_profile").order_by(
+        "-opened_at", "-pk"
     )
     take_profits: dict[int, list[Order]] = {}
     for order in Order.objects.filter(

@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("language/", language.switch_language, name="language"),
     path("accounts/<int:account_id>/", views.account_detail, name="account"),
+    path(
+        "accounts/<int:account_id>/positions/<int:position_id>/row/",
+        views.position_row,
+        name="position-row",
+    ),
     path("backtests/", backtests.backtest_list, name="backtests"),
     path("backtests/<int:backtest_id>/", backtests.backtest_detail, name="backtest"),
     path("preferences/layout/", extras_views.layout, name="layout"),

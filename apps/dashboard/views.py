@@ -4,6 +4,7 @@
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,3 +117,21 @@ def account_detail(request, account_id: int):
             "js_strings": js_strings(),
         },
     )
+
+
+@require_GET
+@never_cache
+@verified_session
+def position_row(request, account_id: int, position_id: int):
+    """One open position's table row, as the page renders it (ladder and actions
+    included), for a position the live channel has just reported."""
+    account = selectors.account_for(request.user, account_id, now=timezone.now())
+    views = selectors.open_positions(account, position_id=position_id)
+    if not views:
+        raise Http404
+    return render(
+        request,
+        "dashboard/_position_row.html",
+        {"view": views[0], "position": views[0].position,
+         "controls": selectors.controls_for(request.user, account)},
+    )  # fmt: skip

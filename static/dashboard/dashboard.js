@@ -439,16 +439,22 @@
         setField(row, "average_entry_price", price(data.average_entry_price));
         flash(row);
       } else {
-        row = el("tr", { "data-position-id": data.id }, [
-          cell(data.symbol),
-          cell(data.quantity, "num", "quantity"),
-          cell(price(data.average_entry_price), "num", "average_entry_price"),
-          cell(data.stop_price, "num", "stop_price"),
-          cell("", "ladder"),
-          cell(data.realized_pnl, "num", "realized_pnl"),
-          timeCell(data.opened_at),
-        ]);
-        prepend(body, row, 100);
+        // A new position: fetch its row as the server renders it (ladder, actions).
+        fetch(
+          "/dashboard/accounts/" + LIVE.account + "/positions/" + data.id + "/row/",
+          { credentials: "same-origin", headers: { Accept: "text/html" } }
+        ).then(function (response) {
+          return response.ok ? response.text() : null;
+        }).then(function (html) {
+          if (!html || body.querySelector('[data-position-id="' + data.id + '"]')) return;
+          var holder = document.createElement("tbody");
+          holder.innerHTML = html.trim();
+          var fetched = holder.querySelector("tr");
+          if (!fetched) return;
+          prepend(body, fetched, 100);
+          flash(fetched);
+          document.getElementById("positions-empty").hidden = body.rows.length > 0;
+        });
       }
       document.getElementById("positions-empty").hidden = body.rows.length > 0;
     },

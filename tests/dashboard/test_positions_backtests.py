@@ -198,3 +198,22 @@ def test_another_organizations_backtest_is_404(trader_client, desk):
     theirs = _backtest(desk["theirs"], "Their secret run")
     assert trader_client.get(f"{BACKTESTS}{theirs.pk}/").status_code == 404
     assert trader_client.get(f"{BACKTESTS}999999/").status_code == 404
+
+
+def test_a_live_position_row_is_served_as_the_page_renders_it(trader_client, desk):
+    from django.test import Client
+
+    position = _open_position(desk["account"])
+    url = f"/dashboard/accounts/{desk['account'].pk}/positions/{position.pk}/row/"
+    row = trader_client.get(url)
+    assert row.status_code == 200
+    html = row.content.decode()
+    assert f'data-position-id="{position.pk}"' in html
+    assert f"/api/v1/positions/{position.pk}/close/" in html  # the actions come with it
+    assert 'class="ladder"' in html
+    # Another organization's member finds nothing there; a closed position is gone too.
+    stranger = Client()
+    otp_login(stranger, member(make_org(), "trader"))
+    assert stranger.get(url).status_code == 404
+    Position.objects.filter(pk=position.pk).update(status=Position.Status.CLOSED)
+    assert trader_client.get(url).status_code == 404
