@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+import structlog
+
 from apps.exchange.errors import (
     ExchangeError,
     InvalidOrderError,
@@ -90,6 +92,18 @@ def submit(order: Order, *, gateway=None, query_first: bool = True) -> Submissio
     order = Order.objects.select_related("account").get(pk=order.pk)
     if order.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
         return Submission(order)
+    with _order_context(order):
+        return _submit(order, gateway, query_first)
+
+
+def _order_context(order: Order):
+    """Every log line while this order is handled names it and its account."""
+    return structlog.contextvars.bound_contextvars(
+        account_id=order.account_id, order_id=order.pk, client_order_id=order.client_order_id
+    )
+
+
+def _submit(order: Order, gateway, query_first: bool) -> Submission:
     gateway = _gateway(order, gateway)
     try:
         outcome = place_order(
@@ -105,14 +119,18 @@ def submit(order: Order, *, gateway=None, query_first: bool = True) -> Submissio
         order = transition_order(
             order=order, status=OrderStatus.REJECTED, reason=f"{error.exchange_code}: {error}"
         )
+        logger.warning("order refused by the exchange", extra={"code": error.exchange_code})
         return record_submission(Submission(order, refused=error))
     if outcome.status == UNKNOWN:
         if order.status != OrderStatus.UNKNOWN:
             order = transition_order(
                 order=order, status=OrderStatus.UNKNOWN, reason="; ".join(outcome.notes)
             )
+        logger.warning("order outcome unknown: left for reconciliation")
         return record_submission(Submission(order))
-    return record_submission(Submission(apply_report(order, outcome.order or {}, gateway=gateway)))
+    order = apply_report(order, outcome.order or {}, gateway=gateway)
+    logger.info("order sent", extra={"status": order.status, "sends": outcome.sends})
+    return record_submission(Submission(order))
 
 
 def apply_report(order: Order, report: dict, *, gateway=None, source: str = "rest") -> Order:
@@ -231,6 +249,11 @@ def cancel(order: Order, *, gateway=None, reason: str = "") -> Order:
     order = Order.objects.select_related("account").get(pk=order.pk)
     if order.status in TERMINAL:
         return order
+    with _order_context(order):
+        return _cancel(order, gateway, reason)
+
+
+def _cancel(order: Order, gateway, reason: str) -> Order:
     gateway = _gateway(order, gateway)
     try:
         report = gateway.cancel_order(order.symbol, order.client_order_id)

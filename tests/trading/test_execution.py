@@ -96,3 +96,28 @@ def test_a_report_on_a_stale_copy_never_steps_the_order_back(paper_market):
     refreshed = execution.apply_report(stale, {"orderId": 777, "orderListId": -1})
     assert refreshed.status == OrderStatus.FILLED
     assert refreshed.exchange_order_id == 777
+
+
+def test_log_lines_of_an_order_name_it_and_its_account(paper_account):
+    import io
+    import json
+    import logging
+
+    from apps.core.logging import SpotdeskFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(SpotdeskFormatter(fmt="json"))
+    logger = logging.getLogger("apps.trading.execution")
+    logger.addHandler(handler)
+    try:
+        config = make_config(paper_account())
+        order = _order(config, "exec-logged-1", symbol="BTCUSDT", quantity="0.01")
+        execution.submit(order)
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    sent = next(line for line in lines if line["event"] == "order sent")
+    assert sent["account_id"] == config.account_id
+    assert sent["order_id"] == order.pk
+    assert sent["client_order_id"] == "exec-logged-1"

@@ -9,6 +9,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+import structlog
+
 from apps.exchange.for_account import gateway_for_account
 from apps.marketdata.times import ms_to_datetime
 from apps.monitoring.metrics import CANDLE_LAG_SECONDS, CYCLE_SECONDS
@@ -52,8 +54,16 @@ class Result(enum.StrEnum):
 
 
 def run_account(*, config_id: int, trigger: Trigger, group, symbol_row, redis) -> Result:
-    started = time.perf_counter()
     config = StrategyConfig.objects.select_related("account", "risk_profile").get(pk=config_id)
+    # Every log line of this evaluation names its account, config and trigger.
+    with structlog.contextvars.bound_contextvars(
+        account_id=config.account_id, config_id=config.pk, trigger=trigger.id
+    ):
+        return _run_account(config, trigger, group, symbol_row, redis)
+
+
+def _run_account(config, trigger: Trigger, group, symbol_row, redis) -> Result:
+    started = time.perf_counter()
     account = config.account
     guard = TriggerGuard(redis)
     key = trigger.guard_key(config.pk)
