@@ -33,12 +33,13 @@ def _organization_id(obj) -> int | None:
     )
 
 
-def _send(kind: str, obj, data: dict) -> None:
+def _send(kind: str, obj, data: dict, *, organization_wide: bool = True) -> None:
     # Imported here: dashboard sits above trading; this is the one seam between them.
     from apps.dashboard.events import publish_after_commit
 
+    organization_id = _organization_id(obj) if organization_wide else None
     publish_after_commit(
-        kind, account_id=obj.account_id, organization_id=_organization_id(obj), data=data
+        kind, account_id=obj.account_id, organization_id=organization_id, data=data
     )
 
 
@@ -127,6 +128,9 @@ def publish_equity(snapshot) -> None:
 
 
 def publish_decision(decision) -> None:
+    # To the account's group only: every candle writes one per account, and the
+    # organization's pages (the overview) show no decisions; halving the sends keeps the
+    # fan-out cheap.
     _send(
         "decision",
         decision,
@@ -142,4 +146,5 @@ def publish_decision(decision) -> None:
             "orders": list(decision.orders_placed or []),
             "error": decision.error,
         },
+        organization_wide=False,
     )
