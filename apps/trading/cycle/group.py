@@ -9,7 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from apps.core.redis import get_redis
 from apps.marketdata.intervals import INTERVAL_MS
@@ -77,7 +77,15 @@ def run_group(
     report = GroupReport(trigger.id, str(group.signal.action))
 
     def one(config_id: int) -> tuple[int, Result]:
-        close_old_connections()
+        # Each thread keeps its database connection for the whole group (closed at the
+        # end): reconnecting per account cost a PostgreSQL backend start each time.
+        # Only after an error is the connection checked (no round trip otherwise).
+        if (
+            connection.connection is not None
+            and connection.errors_occurred
+            and not connection.is_usable()
+        ):
+            connection.close()
         return config_id, run_account(
             config_id=config_id, trigger=trigger, group=group, symbol_row=row, redis=redis
         )
