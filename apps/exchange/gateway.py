@@ -65,6 +65,11 @@ logger = logging.getLogger(__name__)
 
 # When a 429 comes without Retry-After, wait this long (Binance always sends it).
 DEFAULT_RETRY_AFTER_SECONDS = 10.0
+# The longest pause an answer may impose: Binance's IP bans (418) last 2 minutes to 3
+# days, and a 429 waits at most for the longest limit window (a day of orders). A
+# Retry-After beyond these (a proxy's bug, a corrupted header) must not stop trading
+# for years.
+MAX_PAUSE_SECONDS = {418: 3 * 24 * 3600.0, 429: 24 * 3600.0}
 # Endpoint groups for circuit breakers: trading problems must not stop market data.
 GROUP_MARKET, GROUP_ACCOUNT, GROUP_TRADING = "market", "account", "trading"
 _STALE_RULES_CODES = {-1013, -1121}
@@ -281,6 +286,7 @@ class ExchangeGateway:
 
     def _on_rate_limited(self, error: RateLimitedError, status: int) -> None:
         seconds = error.retry_after or DEFAULT_RETRY_AFTER_SECONDS
+        seconds = min(max(seconds, 1.0), MAX_PAUSE_SECONDS.get(status, MAX_PAUSE_SECONDS[429]))
         EXCHANGE_RATE_LIMIT_HITS.labels(scope=self.scope, status=str(status)).inc()
         newly = self.limiter.pause(seconds, banned=status == 418)
         logger.warning(

@@ -109,3 +109,12 @@ def test_reads_retry_transient_5xx(fault_proxy, make_gateway):
         assert len(gateway.klines("BTCUSDT", "1m", limit=2)) == 2
     fault_proxy.plan.read_error_rate = 0
     assert fault_proxy.plan.injected["read_502"] >= 2
+
+
+def test_an_absurd_retry_after_is_bounded(fault_proxy, make_gateway):
+    # Regression: a Retry-After of 236,728,448 s (7.5 years) paused every process.
+    gateway = make_gateway()
+    fault_proxy.plan.status_burst(429, count=1, retry_after=236_728_448)
+    with pytest.raises(RateLimitedError):
+        gateway.ping()
+    assert 0 < gateway.limiter.paused_for() <= 24 * 3600
