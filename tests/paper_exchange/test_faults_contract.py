@@ -344,11 +344,14 @@ def test_a_scripted_market_moves_klines_and_triggers_resting_orders(server, admi
         (price * Decimal("0.90")).quantize(Decimal("0.01")),
     )
     stop = (price * Decimal("0.95")).quantize(Decimal("0.01"))
+    # The limit sits below the scripted close: the seeded tape may first print under
+    # the stop anywhere down to the bar's low, and a limit above that print would
+    # rightly rest instead of filling.
+    limit = (down * Decimal("0.98")).quantize(Decimal("0.01"))
     client.create_order(symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.5")
     resting = client.create_order(
         symbol="ETHUSDT", side="SELL", type="STOP_LOSS_LIMIT", quantity="0.49",
-        stopPrice=str(stop), price=str((stop * Decimal("0.99")).quantize(Decimal("0.01"))),
-        timeInForce="GTC",
+        stopPrice=str(stop), price=str(limit), timeInForce="GTC",
     )  # fmt: skip
     answer = admin.post(
         "/admin/market",
@@ -364,5 +367,7 @@ def test_a_scripted_market_moves_klines_and_triggers_resting_orders(server, admi
     assert klines[0][0] == answer["firstOpenTime"] < now
     order = client.get_order(symbol="ETHUSDT", orderId=resting["orderId"])
     assert order["status"] == "FILLED"  # the scripted fall went through the stop
+    fill_price = Decimal(order["cummulativeQuoteQty"]) / Decimal(order["executedQty"])
+    assert limit <= fill_price <= stop
     with pytest.raises(requests.HTTPError):
         admin.post("/admin/market", {"symbol": "ETHUSDT", "closes": ["-1"]})
