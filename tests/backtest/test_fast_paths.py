@@ -2,6 +2,7 @@
 against ``evaluate`` on every bar, the plain loop against the general loop, a sweep
 against separate runs."""
 
+import pickle
 from decimal import Decimal as D
 
 import numpy as np
@@ -20,8 +21,13 @@ from apps.backtest.engine import (
     run_sweep,
     synthetic_candles,
 )
+from apps.backtest.engine.columns import CandleColumns
+from apps.backtest.engine.metrics import compute_metrics
 from apps.backtest.engine.runner import _Run
 from apps.backtest.engine.signals import HOLD, full_context
+from apps.backtest.engine.tradelist import TradeList, columns_of
+from apps.strategies.engine import registry
+from apps.strategies.engine.context import MarketContext
 
 
 def _with_ties(candles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -165,3 +171,112 @@ def test_a_sweep_gives_each_configuration_its_separate_result(processes):
         alone = run_backtest(strategy, candles, s)
         _assert_same(result, alone)
         assert result.metrics == alone.metrics
+
+
+# --- the plain loop's lazy trade list, curves and columns ----------------------------
+
+
+def _plain_run(seed=3, n=6000, **market):
+    candles = synthetic_candles(n, seed=seed, volatility=0.004)
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=D(1000),
+        fill=FillModel(commission=D("0.001"), slippage=D("0.0005"), tick_size=D("0.01")),
+        market=MarketRules(**market),
+    )
+    return _both_loops(SmaCross({"fast": 5, "slow": 20}), candles, s)
+
+
+def test_the_plain_trade_list_reads_like_the_general_loops_list():
+    plain, general = _plain_run(step_size=D("0.001"))
+    trades, records = plain.trades, general.trades
+    assert isinstance(trades, TradeList)
+    assert isinstance(records, list)
+    assert len(trades) == len(records) > 20
+    assert trades == records
+    assert records == trades
+    assert trades != records[:-1]
+    assert trades[3] == records[3]
+    assert trades[-2:] == records[-2:]
+    assert list(trades) == records
+    assert [t.exit_reason for t in trades] == [t.exit_reason for t in records]
+    # Pickled (a sweep's worker sends results back) and read again: the same records.
+    assert pickle.loads(pickle.dumps(trades)) == records  # noqa: S301 (our own bytes)
+
+
+def test_trade_columns_equal_the_records_columns():
+    plain, general = _plain_run(step_size=D("0.01"), min_notional=D(5))
+    mine, theirs = columns_of(plain.trades), columns_of(general.trades)
+    assert mine.pnl == theirs.pnl
+    assert mine.r_multiples == theirs.r_multiples == []
+    for name in ("entry_bar", "exit_bar", "entry_ms", "exit_ms"):
+        assert np.array_equal(getattr(mine, name), getattr(theirs, name)), name
+    assert compute_metrics(plain, interval_ms=60_000) == compute_metrics(
+        general, interval_ms=60_000
+    )
+
+
+def _curves_by_definition(run):
+    """Equity and exposure as the loops define them, bar by bar."""
+    n = run.n
+    bars = np.asarray(run.event_bar, dtype=np.int64)
+    cash = np.asarray([float(run.s.initial_cash), *run.event_cash])
+    qty = np.asarray([0.0, *run.event_qty])
+    k = np.searchsorted(bars, np.arange(n), side="right")
+    exposure = np.zeros(n, dtype=bool)
+    for trade in run.trades:
+        exposure[trade.entry_bar : trade.exit_bar] = True
+    if run.book is not None:
+        exposure[run.entry_bar :] = True
+    return cash[k] + qty[k] * run.c, exposure
+
+
+@pytest.mark.parametrize("risk", [False, True])
+def test_curves_equal_their_bar_by_bar_definition(risk):
+    from apps.risk.engine import RiskConfig
+
+    candles = synthetic_candles(20_000, seed=12, volatility=0.004)
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=D(10_000),
+        fill=FillModel(mode="intrabar" if risk else "next_open"),
+        market=MarketRules(step_size=D("0.0001"), min_notional=D(5)),
+        risk=RiskConfig(max_trades_per_day=None) if risk else None,
+    )
+    strategy = registry.create("trend_following", {}) if risk else SmaCross({"fast": 5, "slow": 20})
+    sig = compute_signals(strategy, candles, s.symbol, s.interval)
+    run = _Run(candles, sig, s)
+    run.execute()
+    result = run.result()
+    equity, exposure = _curves_by_definition(run)
+    assert len(result.trades) > 5
+    assert np.array_equal(result.equity, equity)
+    assert np.array_equal(result.exposure, exposure)
+
+
+def test_signals_from_lazy_columns_equal_those_from_a_full_context():
+    strategy = SmaCross({"fast": 4, "slow": 12})
+    for candles in (
+        synthetic_candles(3000, seed=5),
+        _with_ties(synthetic_candles(3000, seed=5), np.random.default_rng(5)),
+    ):
+        context = MarketContext.from_array("X", "1m", candles)
+        reference = compute_signals(strategy, candles, "X", "1m", context=context)
+        lazy = full_context(candles, "X", "1m")
+        from_lazy = compute_signals(strategy, candles, "X", "1m", context=lazy)
+        if from_lazy.evaluated <= CandleColumns.WINDOWS_BEFORE_COPY:
+            assert "open" not in vars(lazy)  # windows cut from the candle array
+            assert "volume" not in vars(lazy)
+        assert np.array_equal(from_lazy.actions, reference.actions)
+        # Reading every signal evaluates the rest: many windows, then copied columns.
+        assert dict(from_lazy.signals) == dict(reference.signals)
+        # Every bar evaluated: the first windows from the candle array, then from the
+        # copied columns.
+        every_bar = compute_signals(
+            strategy, candles, "X", "1m", fast=False, context=full_context(candles, "X", "1m")
+        )
+        assert every_bar.evaluated > CandleColumns.WINDOWS_BEFORE_COPY
+        assert np.array_equal(every_bar.actions, reference.actions)
+        assert every_bar.signals == dict(reference.signals)

@@ -3,25 +3,31 @@
 With no risk config, no signal stop or target and no maximum quantity, a position is
 one all-in buy and one sale of everything: the sale leaves less than a step, which is
 dust. Then nothing happens between signals, and a round trip needs none of the
-general loop's per-bar work (equity tracking, day starts, exit state). This loop
-walks the same bars in the same order as ``_Run.execute`` and books the same Decimal
-values: the cash side with the runner's own expressions (default context), the
-position side as ``apply_fill`` computes it for a quote-asset commission (its
-60-digit context, the same operations in the same order), without building a
-``FillEvent`` and a ``PositionBook`` per fill. ``tests/backtest/test_plain_loop.py``
-checks that both loops give identical results (trades, cash, fees, curves, counts)
-on random runs, dust, refusals, slippage and ticks included.
+general loop's per-bar work (equity tracking, day starts, exit state). An order
+decided at a signal bar fills at the next bar's open, before anything that bar
+decides, so this loop walks the signal bars in order and books each acted signal's
+fill at once: the same fills in the same order as ``_Run.execute``.
+
+Every amount is the Decimal the general loop computes, by the same operations in the
+same order: the cash side with the runner's own expressions (the caller's context),
+the position side as ``apply_fill`` computes it for a quote-asset commission (its
+60-digit context), without a ``FillEvent`` and a ``PositionBook`` per fill. What only
+a reader of the trade list needs is left to ``TradeList`` (same operations, done when
+read). ``tests/backtest/test_fast_paths.py`` checks that both loops give identical
+results (trades, cash, fees, curves, counts) on random runs, dust, refusals,
+slippage and ticks included.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, getcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, getcontext
+
+import numpy as np
 
 from apps.trading.accounting.book import PRECISION, PositionBook
 
-from .fills import to_price
-from .results import TradeRecord
 from .signals import ENTER, EXIT
+from .tradelist import TradeList
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -42,69 +48,105 @@ def execute_plain(run) -> None:
     """Run ``run`` (a ``_Run`` with ``eligible(run)``) and leave its state as
     ``_Run.execute`` would for everything ``_Run.result`` reads."""
     sig, fill, market = run.sig, run.fill, run.market
+    n = run.n
     actionable = run.actionable
     bars = actionable.tolist()
-    code_at = dict(zip(bars, sig.actions[actionable].tolist(), strict=True))
-    # Orders are decided at a signal bar and fill at the next open: only those opens
-    # are read, as Python floats (to_price is quicker on them than on numpy scalars).
-    after = actionable[actionable + 1 < run.n] + 1
-    open_at = dict(zip(after.tolist(), run.o[after].tolist(), strict=True))
-    n = run.n
-    open_time = run.open_time
+    codes = sig.actions[actionable].tolist()
+    # The open each signal's order would fill at (None: the series ends first), as
+    # Python floats: Decimal(repr(x)) is ``to_price`` and quicker on them.
+    fillable = actionable[actionable + 1 < n]
+    opens = run.columns.pick("open", fillable + 1).tolist() + [None] * (len(bars) - fillable.size)
+
     rate = fill.commission
-    buy_divisor_rate = ONE + rate
-    symbol = run.s.symbol
+    buy_rate = ONE + rate
+    slip_up, slip_down = ONE + fill.slippage, ONE - fill.slippage
+    tick = fill.tick_size if fill.tick_size > 0 else None
+    step, min_qty, min_notional = market.step, market.min_qty, market.min_notional
+    check_notional = min_notional > 0
     cash, fees = run.cash, run.fees
     dust_qty, dust_cost = run.dust_qty, run.dust_cost
-    trades, refused = run.trades, run.refused
-    event_bar, event_cash, event_qty = run.event_bar, run.event_cash, run.event_qty
-    holding = False
-    # The open position's book fields that a TradeRecord reads.
-    qty = cost = invested = bought = bought_value = book_fees = ZERO
-    entry_bar = 0
-    pending = 0  # ENTER: a buy at the next open, EXIT: a sale of everything
-    pending_reason = ""
-    visited = 0
-    k = 0  # next index into bars
-    count = len(bars)
-    i = bars[0] if count else n
-    # The position side in apply_fill's context (the current one at 60 digits), through
+    refused = run.refused
+    # The position side in apply_fill's context (the caller's, at 60 digits), through
     # the context's methods: no context switch per fill.
-    book_context = getcontext().copy()
+    cash_context = getcontext().copy()
+    book_context = cash_context.copy()
     book_context.prec = PRECISION
     add, sub = book_context.add, book_context.subtract
     mul, div = book_context.multiply, book_context.divide
-    while i < n:
-        visited += 1
-        changed = False
-        if pending == ENTER:
-            pending = 0
-            price = fill.market_buy(to_price(open_at[i]))
-            wanted = cash / (price * buy_divisor_rate)
-            quantity = market.market_quantity(wanted, price)
-            if quantity is None:
+
+    rows: list[tuple] = []  # one per round trip, as TradeList reads them
+    fill_bars: list[int] = []  # every bar an order filled (or was refused) at
+    event_bar: list[int] = []
+    event_cash: list[Decimal] = []
+    event_qty: list[Decimal] = []
+    holding = False
+    qty = cost = ZERO  # the open position's quantity and cost
+    # The open position's entry as the trade list needs it (locals, not a tuple: fewer
+    # objects for the garbage collector to count).
+    entry_bar = -1
+    bought = buy_value = buy_fee = invested = ZERO
+    for bar, code, open_price in zip(bars, codes, opens, strict=True):
+        if holding:
+            if code != EXIT:
+                continue
+        elif code != ENTER:
+            continue
+        if open_price is None:  # decided at the last close: never fills
+            break
+        i = bar + 1
+        fill_bars.append(i)
+        if not holding:
+            price = Decimal(repr(open_price)) * slip_up  # FillModel.market_buy
+            if tick is not None:
+                price = (price / tick).to_integral_value(ROUND_CEILING) * tick
+            wanted = cash / (price * buy_rate)
+            quantity = (wanted / step).to_integral_value(ROUND_FLOOR) * step  # market_quantity
+            if (
+                quantity <= ZERO
+                or quantity < min_qty
+                or (check_notional and quantity * price < min_notional)
+            ):
                 refused.append((i, f"buy of {wanted} at {price} below the symbol's minimums"))
+                continue
+            gross = price * quantity
+            fee = gross * rate
+            cash -= gross + fee
+            fees += fee
+            fee_q = fee if fee else ZERO  # FillEvent.fee_in_quote
+            gross = mul(price, quantity)
+            qty = add(dust_qty, sub(quantity, ZERO))
+            cost = add(add(dust_cost, gross), fee_q)
+            entry_bar = i
+            bought = quantity
+            buy_value = gross
+            buy_fee = fee_q
+            invested = cost
+            dust_qty = dust_cost = ZERO
+            holding = True
+        else:
+            price = Decimal(repr(open_price)) * slip_down  # FillModel.market_sell
+            if tick is not None:
+                price = (price / tick).to_integral_value(ROUND_FLOOR) * tick
+            sell = (qty / step).to_integral_value(ROUND_FLOOR) * step
+            if sell <= ZERO or sell < min_qty or (check_notional and sell * price < min_notional):
+                # All of it is too little to sell: it is dust, the position closes.
+                rows.append(
+                    (
+                        entry_bar,
+                        i,
+                        bought,
+                        buy_value,
+                        buy_fee,
+                        invested,
+                        price,
+                        None,
+                        None,
+                        None,
+                        ZERO,
+                        qty,
+                    )
+                )
             else:
-                gross = price * quantity
-                fee = gross * rate
-                cash -= gross + fee
-                fees += fee
-                fee_q = fee if fee else ZERO  # FillEvent.fee_in_quote
-                gross = mul(price, quantity)
-                qty = add(dust_qty, sub(quantity, ZERO))
-                cost = add(add(dust_cost, gross), fee_q)
-                invested = cost  # book.invested + gross + fee, with invested = carried cost
-                bought = add(ZERO, quantity)
-                bought_value = add(ZERO, gross)
-                book_fees = add(ZERO, fee_q)
-                dust_qty = dust_cost = ZERO
-                holding, entry_bar, changed = True, i, True
-        elif pending == EXIT:
-            pending = 0
-            price = fill.market_sell(to_price(open_at[i]))
-            sell = market.market_quantity(qty, price)
-            sold = sold_value = realized = ZERO
-            if sell is not None:
                 gross = price * sell
                 fee = gross * rate
                 cash += gross - fee
@@ -116,59 +158,74 @@ def execute_plain(run) -> None:
                 gain = sub(sub(gross, fee_q), released)
                 qty = sub(qty, leaving)
                 cost = sub(cost, released)
-                realized = add(ZERO, gain)
-                sold = add(ZERO, sell)
-                sold_value = add(ZERO, gross)
-                book_fees = add(book_fees, fee_q)
-            # Everything sold but less than a step, or all of it below the minimums:
-            # what is left is dust and the position is closed (``_Run._close``).
-            trades.append(
-                TradeRecord(
-                    symbol=symbol,
-                    entry_bar=entry_bar,
-                    exit_bar=i,
-                    entry_ms=int(open_time[entry_bar]),
-                    exit_ms=int(open_time[i]),
-                    quantity=bought,
-                    entry_price=bought_value / bought if bought else price,
-                    exit_price=sold_value / sold if sold else price,
-                    pnl=realized,
-                    fees=book_fees,
-                    invested=invested,
-                    initial_risk=None,
-                    exit_reason=pending_reason,
-                    dust=qty,
+                rows.append(
+                    (
+                        entry_bar,
+                        i,
+                        bought,
+                        buy_value,
+                        buy_fee,
+                        invested,
+                        price,
+                        sell,
+                        gross,
+                        fee_q,
+                        add(ZERO, gain),
+                        qty,
+                    )
                 )
-            )
             dust_qty, dust_cost = qty, cost
-            holding, changed = False, True
-        action = code_at.get(i, 0)
-        if action == EXIT and holding:
-            pending, pending_reason = EXIT, sig.reason(i)
-        elif action == ENTER and not holding and not pending:
-            pending = ENTER
-        if changed:
-            event_bar.append(i)
-            event_cash.append(float(cash))
-            event_qty.append(float(qty if holding else dust_qty))
-        run.last_visited = i
-        if pending:
-            i += 1
-        else:
-            while k < count and bars[k] <= i:
-                k += 1
-            i = bars[k] if k < count else n
-    run.cash, run.fees, run.visited = cash, fees, visited
+            holding = False
+        event_bar.append(i)
+        event_cash.append(cash)
+        event_qty.append(qty)
+
+    run.trades = TradeList(
+        symbol=run.s.symbol,
+        open_time=run.open_time,
+        rows=rows,
+        book=book_context,
+        cash=cash_context,
+        **_exit_reasons(sig),
+    )
+    run.cash, run.fees = cash, fees
     run.dust_qty, run.dust_cost = dust_qty, dust_cost
-    run.entry_bar = entry_bar
+    run.event_bar = event_bar
+    run.event_cash = list(map(float, event_cash))
+    run.event_qty = [float(q) if q else 0.0 for q in event_qty]  # mostly no dust
+    run.visited, run.last_visited = _visits(actionable, fill_bars, run.last_visited)
     if holding:
-        # The open position as ``_Run.result`` reads it (quantity held, entry bar).
+        # The open position as ``_Run.result`` reads it (quantity held, entry bar), its
+        # sums as apply_fill leaves them after one buy.
+        run.entry_bar = entry_bar
         run.book = PositionBook(
             quantity=qty,
             cost=cost,
-            fees=book_fees,
-            bought=bought,
-            bought_value=bought_value,
+            fees=add(ZERO, buy_fee),
+            bought=add(ZERO, bought),
+            bought_value=add(ZERO, buy_value),
             invested=invested,
         )
         run.dust_qty = run.dust_cost = ZERO
+    elif entry_bar >= 0:
+        run.entry_bar = entry_bar
+
+
+def _visits(actionable: np.ndarray, fill_bars: list[int], last: int) -> tuple[int, int]:
+    """(bars visited, the last of them) as the general loop counts them: every signal
+    bar and every bar an order filled at, once each."""
+    if not fill_bars:
+        return actionable.size, int(actionable[-1]) if actionable.size else last
+    fills = np.asarray(fill_bars, dtype=actionable.dtype)
+    at = np.minimum(np.searchsorted(actionable, fills), actionable.size - 1)
+    also_signals = np.count_nonzero(actionable[at] == fills)
+    return actionable.size + fills.size - also_signals, max(int(actionable[-1]), fill_bars[-1])
+
+
+def _exit_reasons(sig) -> dict:
+    """Exit reasons as a default and the bars that differ from it (evaluated ones)."""
+    known = sig.signals.evaluated if hasattr(sig.signals, "evaluated") else sig.signals
+    return {
+        "default_reason": sig.reasons.get(EXIT, ""),
+        "reasons": {i: s.reason for i, s in known.items()},
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -48,7 +49,7 @@ class BacktestResult:
     open_time: np.ndarray  # per bar, ms
     equity: np.ndarray  # per bar at its close (float, for curves and ratios)
     exposure: np.ndarray  # per bar: True while holding a position
-    trades: list[TradeRecord]
+    trades: Sequence[TradeRecord]  # a list, or the plain loop's TradeList (read alike)
     fees: Decimal
     evaluated_bars: int  # bars the strategy's evaluate ran on
     visited_bars: int  # bars the event loop processed

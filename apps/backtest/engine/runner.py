@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -36,11 +37,13 @@ from apps.trading.accounting.book import BUY, SELL, FillEvent, PositionBook, app
 from apps.trading.accounting.stats import ClosedResult, trade_stats
 
 from . import plainloop
+from .columns import CandleColumns
 from .fills import FillModel, to_price
 from .market import MarketRules
 from .metrics import compute_metrics
 from .results import BacktestResult, TradeRecord
 from .signals import ENTER, EXIT, SignalSeries, compute_signals, full_context
+from .tradelist import columns_of
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -89,7 +92,7 @@ def run_backtest(
     settings: BacktestSettings,
     *,
     signals: SignalSeries | None = None,
-    context: MarketContext | None = None,
+    context: CandleColumns | MarketContext | None = None,
 ) -> BacktestResult:
     """Replay ``candles`` (``CANDLE_DTYPE``, oldest first; may be a memory map).
     ``context``: the candles' columns as ``full_context`` gives them, when the caller
@@ -113,21 +116,15 @@ class _Run:
         candles: np.ndarray,
         signals: SignalSeries,
         settings: BacktestSettings,
-        context: MarketContext | None = None,
+        context: CandleColumns | MarketContext | None = None,
     ):
         self.s = settings
         self.market = settings.market
         self.fill = settings.fill
         self.sig = signals
-        ctx = context or full_context(candles, settings.symbol, settings.interval)
-        self.open_time, self.o, self.h, self.lo, self.c = (
-            ctx.open_time,
-            ctx.open,
-            ctx.high,
-            ctx.low,
-            ctx.close,
-        )
-        self.close_time = np.ascontiguousarray(candles["close_time"])
+        # Columns are copied when first read: the plain loop reads opens at fills only.
+        self.columns = CandleColumns.of(context, candles, settings.symbol, settings.interval)
+        self.open_time, self.c = self.columns.open_time, self.columns.close
         self.n = len(self.c)
         self.interval_ms = _interval_ms(self.open_time)
         self.actionable = signals.actionable()
@@ -163,6 +160,22 @@ class _Run:
         self.event_bar: list[int] = []
         self.event_cash: list[float] = []
         self.event_qty: list[float] = []
+
+    @cached_property
+    def o(self) -> np.ndarray:
+        return self.columns.open
+
+    @cached_property
+    def h(self) -> np.ndarray:
+        return self.columns.high
+
+    @cached_property
+    def lo(self) -> np.ndarray:
+        return self.columns.low
+
+    @cached_property
+    def close_time(self) -> np.ndarray:
+        return self.columns.close_time
 
     # --- the loop ------------------------------------------------------------------
 
@@ -508,16 +521,13 @@ class _Run:
 
     def result(self) -> BacktestResult:
         n = self.n
-        bars = np.asarray(self.event_bar, dtype=np.int64)
-        cash = np.asarray([float(self.s.initial_cash), *self.event_cash])
-        qty = np.asarray([0.0, *self.event_qty])
-        k = np.searchsorted(bars, np.arange(n), side="right")  # 0: before any event
-        equity = cash[k] + qty[k] * self.c
-        exposure = np.zeros(n, dtype=bool)
-        for trade in self.trades:
-            exposure[trade.entry_bar : trade.exit_bar] = True
-        if self.book is not None:
-            exposure[self.entry_bar :] = True
+        equity = _equity_curve(
+            self.c, self.event_bar, self.event_cash, self.event_qty, self.s.initial_cash
+        )
+        trades = columns_of(self.trades)
+        exposure = _exposure(
+            n, trades.entry_bar, trades.exit_bar, self.entry_bar if self.book is not None else None
+        )
         last_close = to_price(self.c[-1]) if n else ZERO
         return BacktestResult(
             symbol=self.s.symbol,
@@ -535,3 +545,29 @@ class _Run:
             refused=self.refused,
             rejected=self.rejected,
         )
+
+
+def _equity_curve(close, event_bar, event_cash, event_qty, initial_cash) -> np.ndarray:
+    """Equity at every close: the (cash, base held) of the last event at or before
+    the bar (the initial cash and nothing before the first) valued at the close."""
+    bounds = np.asarray([0, *event_bar, close.size], dtype=np.int64)
+    lengths = np.diff(bounds)  # bars each state lasts; events are in increasing bars
+    # In place: every fresh 100,000-float array costs more than the arithmetic.
+    equity = np.repeat(np.asarray([0.0, *event_qty]), lengths)
+    equity *= close
+    equity += np.repeat(np.asarray([float(initial_cash), *event_cash]), lengths)
+    return equity
+
+
+def _exposure(n: int, entry_bar, exit_bar, open_entry: int | None) -> np.ndarray:
+    """True on the bars from each trade's entry to before its exit, and from the open
+    position's entry to the end: one symbol's positions follow each other, so the
+    bounds alternate entry, exit, entry, ..."""
+    if open_entry is not None:
+        entry_bar, exit_bar = np.append(entry_bar, open_entry), np.append(exit_bar, n)
+    bounds = np.empty(2 * entry_bar.size + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, n
+    bounds[1:-1:2], bounds[2:-1:2] = entry_bar, exit_bar
+    holding = np.zeros(bounds.size - 1, dtype=bool)
+    holding[1::2] = True
+    return np.repeat(holding, np.diff(bounds))

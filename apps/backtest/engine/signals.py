@@ -35,6 +35,7 @@ from apps.strategies.engine.base import Strategy, run_strategy
 from apps.strategies.engine.context import MarketContext
 from apps.strategies.engine.signals import Action, Signal
 
+from .columns import CandleColumns
 from .reference import SmaCross
 
 HOLD, ENTER, EXIT, ERROR = 0, 1, 2, 3
@@ -73,7 +74,7 @@ class LazySignals(Mapping):
     """Every non-HOLD bar of ``actions``: those in ``evaluated`` as evaluated up front,
     the others (decided by an exact filter) evaluated once, when first read."""
 
-    def __init__(self, strategy: Strategy, ctx: MarketContext, evaluated: dict, actions):
+    def __init__(self, strategy: Strategy, ctx: CandleColumns, evaluated: dict, actions):
         self.strategy = strategy
         self.ctx = ctx
         self.evaluated = evaluated
@@ -94,8 +95,9 @@ class LazySignals(Mapping):
         return int(np.count_nonzero(self._actions != HOLD))
 
 
-def full_context(candles: np.ndarray, symbol: str, interval: str) -> MarketContext:
-    return MarketContext.from_array(symbol, interval, candles)
+def full_context(candles: np.ndarray, symbol: str, interval: str) -> CandleColumns:
+    """The candles' columns, each copied when first read (``columns.py``)."""
+    return CandleColumns(candles, symbol, interval)
 
 
 def compute_signals(
@@ -105,12 +107,12 @@ def compute_signals(
     interval: str,
     *,
     fast: bool = True,
-    context: MarketContext | None = None,
+    context: CandleColumns | MarketContext | None = None,
     indicators: IndicatorCache | None = None,
 ) -> SignalSeries:
     """``indicators`` shares whole-series indicator arrays between runs over the same
     candles (a sweep); without it each call computes its own."""
-    ctx = context or full_context(candles, symbol, interval)
+    ctx = CandleColumns.of(context, candles, symbol, interval)
     n = len(ctx)
     if fast:
         exact = exact_signals(strategy, ctx, indicators)
@@ -126,18 +128,16 @@ def compute_signals(
     return SignalSeries(actions, signals, len(bars))
 
 
-def _window(strategy: Strategy, ctx: MarketContext, i: int) -> MarketContext:
-    start = max(0, i + 1 - strategy.history)
-    columns = (ctx.open_time, ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume)
-    return MarketContext(ctx.symbol, ctx.interval, *(c[start : i + 1] for c in columns))
+def _window(strategy: Strategy, ctx: CandleColumns, i: int) -> MarketContext:
+    return ctx.window(max(0, i + 1 - strategy.history), i + 1)
 
 
-def _evaluate_at(strategy: Strategy, ctx: MarketContext, i: int) -> Signal:
+def _evaluate_at(strategy: Strategy, ctx: CandleColumns, i: int) -> Signal:
     return run_strategy(strategy, _window(strategy, ctx, i))
 
 
 def _evaluate_bars(
-    strategy: Strategy, ctx: MarketContext, bars: np.ndarray, actions: np.ndarray
+    strategy: Strategy, ctx: CandleColumns, bars: np.ndarray, actions: np.ndarray
 ) -> dict[int, Signal]:
     """Evaluate ``bars``, write their codes into ``actions``; the non-HOLD signals."""
     signals: dict[int, Signal] = {}
@@ -150,7 +150,7 @@ def _evaluate_bars(
     return signals
 
 
-def _from_exact(strategy: Strategy, ctx: MarketContext, exact: ExactSignals) -> SignalSeries:
+def _from_exact(strategy: Strategy, ctx: CandleColumns, exact: ExactSignals) -> SignalSeries:
     actions = exact.actions.copy()
     unsure = np.flatnonzero(exact.unsure)
     evaluated = _evaluate_bars(strategy, ctx, unsure, actions)
@@ -173,7 +173,7 @@ class IndicatorCache:
     """Whole-series indicator arrays by (name, period), computed once per series: the
     configurations of a sweep share them. Bound to one candle series."""
 
-    def __init__(self, ctx: MarketContext):
+    def __init__(self, ctx: CandleColumns):
         self.ctx = ctx
         self._arrays: dict[tuple[str, int], np.ndarray] = {}
 
@@ -198,7 +198,7 @@ class ExactSignals:
     reasons: dict[int, str]
 
 
-ExactFilter = Callable[[Strategy, MarketContext, IndicatorCache], ExactSignals]
+ExactFilter = Callable[[Strategy, CandleColumns, IndicatorCache], ExactSignals]
 _EXACT: dict[str, ExactFilter] = {}
 
 
@@ -211,7 +211,7 @@ def exact_filter(key: str) -> Callable[[ExactFilter], ExactFilter]:
 
 
 def exact_signals(
-    strategy: Strategy, ctx: MarketContext, indicators: IndicatorCache | None = None
+    strategy: Strategy, ctx: CandleColumns, indicators: IndicatorCache | None = None
 ) -> ExactSignals | None:
     # Only the class the filter was written for: a subclass may decide otherwise.
     func = _EXACT.get(strategy.key)
@@ -226,7 +226,7 @@ def exact_signals(
 
 # --- candidate filters -----------------------------------------------------------------
 
-Filter = Callable[[Strategy, MarketContext], np.ndarray]
+Filter = Callable[[Strategy, CandleColumns], np.ndarray]
 _FILTERS: dict[str, Filter] = {}
 
 
@@ -238,11 +238,11 @@ def candidate_filter(key: str) -> Callable[[Filter], Filter]:
     return register
 
 
-def candidate_bars(strategy: Strategy, ctx: MarketContext) -> np.ndarray | None:
+def candidate_bars(strategy: Strategy, ctx: CandleColumns) -> np.ndarray | None:
     """Bars whose signal may differ from HOLD, or None when unknown (evaluate all)."""
     own = getattr(strategy, "candidate_bars", None)
-    if callable(own):
-        return np.asarray(own(ctx), dtype=bool)
+    if callable(own):  # the strategy's own code gets a real MarketContext
+        return np.asarray(own(ctx.context if isinstance(ctx, CandleColumns) else ctx), dtype=bool)
     func = _FILTERS.get(strategy.key)
     return None if func is None else func(strategy, ctx)
 
@@ -253,10 +253,12 @@ def _crossings(diff: np.ndarray, tol_now: np.ndarray, tol_prev: np.ndarray) -> n
     may be off by ``tol_now[i]`` (at ``i``) and ``tol_prev[i]`` (at ``i - 1``)."""
     mask = np.zeros(diff.shape, dtype=bool)
     prev, now = diff[:-1], diff[1:]
-    tol_prev, tol_now = tol_prev[1:], tol_now[1:]
+    neg_now = -tol_now
+    neg_prev = neg_now if tol_prev is tol_now else -tol_prev
+    tol_prev, tol_now, neg_prev, neg_now = tol_prev[1:], tol_now[1:], neg_prev[1:], neg_now[1:]
     with np.errstate(invalid="ignore"):
-        up = (prev <= tol_prev) & (now > -tol_now)
-        down = (prev >= -tol_prev) & (now < tol_now)
+        up = (prev <= tol_prev) & (now > neg_now)
+        down = (prev >= neg_prev) & (now < tol_now)
     # NaN (warm-up) compares False above: keep those bars, run_strategy decides.
     mask[1:] = up | down | np.isnan(prev) | np.isnan(now)
     mask[0] = True
@@ -264,29 +266,37 @@ def _crossings(diff: np.ndarray, tol_now: np.ndarray, tol_prev: np.ndarray) -> n
 
 
 @candidate_filter("sma_cross")
-def _sma_cross(strategy: Strategy, ctx: MarketContext) -> np.ndarray:
+def _sma_cross(strategy: Strategy, ctx: CandleColumns) -> np.ndarray:
     p = strategy.params
     diff = talib.SMA(ctx.close, p["fast"]) - talib.SMA(ctx.close, p["slow"])
-    margin = np.abs(ctx.close) * _FLOAT_MARGIN
+    margin = _price_margin(ctx.close)
     return _crossings(diff, margin, margin)
 
 
+def _price_margin(close: np.ndarray) -> np.ndarray:
+    """``|close| x _FLOAT_MARGIN``, in place (one new array, not two)."""
+    margin = np.abs(close)
+    margin *= _FLOAT_MARGIN
+    return margin
+
+
 @exact_filter("sma_cross")
-def _sma_cross_exact(strategy: Strategy, ctx: MarketContext, ind: IndicatorCache) -> ExactSignals:
+def _sma_cross_exact(strategy: Strategy, ctx: CandleColumns, ind: IndicatorCache) -> ExactSignals:
     # A crossing is certain when the previous difference is at or below minus the
     # margin and the current one above it (or the mirror for a cross down): the
     # windowed values, within the margin of these, then cross too. Bars the candidate
     # filter rules out are certain HOLDs; everything else is evaluated.
     p = strategy.params
     diff = ind.sma(p["fast"]) - ind.sma(p["slow"])
-    margin = np.abs(ctx.close) * _FLOAT_MARGIN
+    margin = _price_margin(ctx.close)
     candidate = _crossings(diff, margin, margin)
     up = np.zeros(diff.shape, dtype=bool)
     down = np.zeros(diff.shape, dtype=bool)
     prev, now, tol = diff[:-1], diff[1:], margin[1:]
+    neg = -tol
     with np.errstate(invalid="ignore"):
-        up[1:] = (prev <= -tol) & (now > tol)
-        down[1:] = (prev >= tol) & (now < -tol)
+        up[1:] = (prev <= neg) & (now > tol)
+        down[1:] = (prev >= tol) & (now < neg)
     actions = np.zeros(diff.shape, dtype=np.int8)
     actions[up] = ENTER
     actions[down] = EXIT
@@ -301,7 +311,7 @@ _sma_cross_exact.strategy_class = SmaCross
 
 
 @candidate_filter("trend_following")
-def _ema_cross(strategy: Strategy, ctx: MarketContext) -> np.ndarray:
+def _ema_cross(strategy: Strategy, ctx: CandleColumns) -> np.ndarray:
     # The strategy's EMA over its window starts from the SMA of the window's first
     # ``q`` candles; the whole-series EMA at that candle has another value. Both then
     # follow the same recursion, so their gap shrinks exactly by (1 - k) per candle:
@@ -328,7 +338,7 @@ def _ema_cross(strategy: Strategy, ctx: MarketContext) -> np.ndarray:
 
 
 @candidate_filter("breakout")
-def _breakout(strategy: Strategy, ctx: MarketContext) -> np.ndarray:
+def _breakout(strategy: Strategy, ctx: CandleColumns) -> np.ndarray:
     # Channel extremes of a window are exact whatever the window's start.
     p = strategy.params
     n = len(ctx)

@@ -21,6 +21,7 @@ from apps.strategies.engine.base import Strategy
 from .results import BacktestResult
 from .runner import BacktestSettings, run_backtest
 from .signals import IndicatorCache, compute_signals, full_context
+from .tradelist import TradeList
 
 # What forked workers read: set in the parent just before the pool starts, so that
 # the candles are inherited by the fork rather than pickled to every worker.
@@ -50,7 +51,10 @@ def run_sweep(
     open_time = np.ascontiguousarray(candles["open_time"])
     results = [result for part in parts for result in part]
     for result in results:
-        result.open_time = open_time  # not sent back: the same array for every result
+        # Not sent back: the same array for every result.
+        result.open_time = open_time
+        if isinstance(result.trades, TradeList):
+            result.trades.open_time = open_time
     return results
 
 
@@ -82,4 +86,6 @@ def _run_chunk(bounds: tuple[int, int]) -> list[BacktestResult]:
     results = _run_all(_SHARED["strategies"][lo:hi], _SHARED["candles"], _SHARED["settings"])
     for result in results:
         result.open_time = None  # the parent has it
+        if isinstance(result.trades, TradeList):
+            result.trades.open_time = None
     return results

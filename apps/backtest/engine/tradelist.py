@@ -1,0 +1,152 @@
+"""A trade list kept as the plain loop booked it, made into ``TradeRecord``s when read.
+
+The plain loop books every money amount a round trip changes (cash, fees, the
+position's quantity and cost, realized PnL) as it goes. What only a reader of the
+trade list needs (the average entry and exit prices, the position's running sums of
+bought and sold value and fees, times in ms, the exit reason) follows from the booked
+amounts with the same Decimal operations the general loop's ``apply_fill`` and
+``_close`` use, so it is worked out when the list is first read: a run whose caller
+only wants metrics never builds 2,000 frozen records. ``columns`` gives metrics and
+curves what they need without building them either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Context, Decimal
+
+import numpy as np
+
+from .results import TradeRecord
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeColumns:
+    """Per-trade values as metrics and curves read them."""
+
+    pnl: list[Decimal]
+    r_multiples: list[float]  # trades with an initial risk only
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    entry_ms: np.ndarray
+    exit_ms: np.ndarray
+
+
+def columns_of(trades: Sequence[TradeRecord]) -> TradeColumns:
+    """The columns of any trade list (a ``TradeList`` gives them without records)."""
+    if isinstance(trades, TradeList):
+        return trades.columns()
+    return TradeColumns(
+        pnl=[t.pnl for t in trades],
+        r_multiples=[float(t.r_multiple) for t in trades if t.r_multiple is not None],
+        entry_bar=np.array([t.entry_bar for t in trades], dtype=np.int64),
+        exit_bar=np.array([t.exit_bar for t in trades], dtype=np.int64),
+        entry_ms=np.array([t.entry_ms for t in trades], dtype=np.int64),
+        exit_ms=np.array([t.exit_ms for t in trades], dtype=np.int64),
+    )
+
+
+class TradeList(Sequence):
+    """Round trips of one plain-loop run, oldest first. Each row is
+
+    ``(entry_bar, exit_bar, bought, buy_value, buy_fee, invested, sell_price, sold,
+    sell_value, sell_fee, realized_pnl, dust)``
+
+    as booked: ``bought`` the bought quantity, ``buy_value`` and ``sell_value`` price x
+    quantity at the book's precision, the fees in quote, ``sold`` None when everything
+    left was dust (no sale). ``book`` is the book's context (60 digits), ``cash`` the
+    context the run's cash arithmetic used; ``reasons`` maps the bar of an exit signal
+    to its reason, ``default_reason`` the others."""
+
+    def __init__(
+        self,
+        *,
+        symbol: str,
+        open_time: np.ndarray,
+        rows: list[tuple],
+        book: Context,
+        cash: Context,
+        default_reason: str,
+        reasons: dict[int, str],
+    ):
+        self.symbol = symbol
+        self.open_time = open_time
+        self.rows = rows
+        self.book = book
+        self.cash = cash
+        self.default_reason = default_reason
+        self.reasons = reasons
+        self._records: list[TradeRecord] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.records()[index]
+
+    def __iter__(self) -> Iterator[TradeRecord]:
+        return iter(self.records())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return self.records() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # a list's equality, a list's (lack of) hash
+
+    def __repr__(self) -> str:
+        return f"TradeList({len(self.rows)} trades)"
+
+    def columns(self) -> TradeColumns:
+        if not self.rows:
+            return columns_of([])
+        entry_bar, exit_bar, *_, pnl, _dust = zip(*self.rows, strict=True)
+        entry_bar = np.array(entry_bar, dtype=np.int64)
+        exit_bar = np.array(exit_bar, dtype=np.int64)
+        return TradeColumns(
+            pnl=list(pnl),
+            r_multiples=[],  # the plain loop's trades have no stop
+            entry_bar=entry_bar,
+            exit_bar=exit_bar,
+            entry_ms=self.open_time[entry_bar].astype(np.int64),
+            exit_ms=self.open_time[exit_bar].astype(np.int64),
+        )
+
+    def records(self) -> list[TradeRecord]:
+        if self._records is None:
+            self._records = [self._record(row) for row in self.rows]
+        return self._records
+
+    def _record(self, row: tuple) -> TradeRecord:
+        (entry_bar, exit_bar, bought, buy_value, buy_fee, invested) = row[:6]
+        (sell_price, sold, sell_value, sell_fee, realized, dust) = row[6:]
+        add = self.book.add
+        divide = self.cash.divide
+        # The book's running sums, as apply_fill adds them from an empty book.
+        bought = add(ZERO, bought)
+        buy_value = add(ZERO, buy_value)
+        fees = add(ZERO, buy_fee)
+        if sold is None:
+            exit_price = sell_price
+        else:
+            fees = add(fees, sell_fee)
+            exit_price = divide(add(ZERO, sell_value), add(ZERO, sold))
+        return TradeRecord(
+            symbol=self.symbol,
+            entry_bar=entry_bar,
+            exit_bar=exit_bar,
+            entry_ms=int(self.open_time[entry_bar]),
+            exit_ms=int(self.open_time[exit_bar]),
+            quantity=bought,
+            entry_price=divide(buy_value, bought),
+            exit_price=exit_price,
+            pnl=realized,
+            fees=fees,
+            invested=invested,
+            initial_risk=None,
+            exit_reason=self.reasons.get(exit_bar - 1, self.default_reason),
+            dust=dust,
+        )
