@@ -31,6 +31,7 @@ from .adoption import find_or_adopt, find_order
 from .execution import book_fill
 from .locks import AccountLock
 from .models import CashFlow, Fill, Intent, Order, Position
+from .protection import sync_protection
 from .reconcile_plan import ExchangeOrder
 from .services import apply_exchange_status, record_cash_flow
 from .valuation import rate
@@ -121,13 +122,6 @@ def protect_new_entry(order: Order, fill: Fill, *, gateway=None, lock: bool = Tr
     the account's lock (unless the caller holds it); when a cycle holds it, that
     cycle's own protection step covers the position. True when synchronised."""
     if order.intent not in _ENTRY_INTENTS or order.external or fill.position_id is None:
-        return False
-    try:
-        from apps.trading.protection import sync_protection
-    except ImportError:
-        logger.info(
-            "protective orders not installed; position %s left to the cycle", fill.position_id
-        )
         return False
     position = Position.objects.filter(pk=fill.position_id, status=Position.Status.OPEN).first()
     if position is None:

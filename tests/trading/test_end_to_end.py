@@ -51,6 +51,19 @@ class Market:
         response.raise_for_status()
         return response.json()["firstOpenTime"]
 
+    def align(self) -> None:
+        """Move the market to the first second of a minute. A bar's tape visits its high
+        and low in between, so where in its minute the clock stands decides which
+        prices protection sees (the session's clock can stand anywhere after other
+        tests); from the first second on, every price the test sees is a bar's open."""
+        now = self.now()
+        response = self.admin.session.post(
+            f"{self.admin.url}/admin/clock/advance",
+            json={"ms": (MINUTE - now % MINUTE) % MINUTE + 1_000},
+            timeout=60,
+        )
+        response.raise_for_status()
+
     def minute(self) -> list[int]:
         """Advance one minute; store the candles that closed; their open times."""
         response = self.admin.session.post(
@@ -104,6 +117,7 @@ def test_candles_to_entry_protection_trailing_take_profit_and_exit(paper_account
     config.refresh_from_db()
     gateway = gateway_for_account(account)
     market = Market(exchange_admin, gateway)
+    market.align()
     market.ingest(market.now(), history=30)
     record_equity_snapshot(
         account=account, equity=D("10000"), taken_at=_aware(market.now()), balances={}

@@ -192,7 +192,8 @@ def test_a_halted_symbol_keeps_its_protection_and_gets_nothing_new(paper_account
 
 
 def test_a_filled_take_profit_leg_advances_the_ladder(paper_account, exchange_admin):
-    # A first tranche 0.1% above the entry: the replayed market reaches it soon.
+    # A first tranche 0.1% above the entry; the market is scripted to rise past it, so
+    # the test does not depend on where the session's replayed market happens to be.
     ladder = ExitConfig(
         ladder=(LadderStep(D("0.001"), D("0.5")), LadderStep(D("0.5"), D("1"))),
     )
@@ -201,10 +202,16 @@ def test_a_filled_take_profit_leg_advances_the_ladder(paper_account, exchange_ad
     first = sync_protection(position=position, exit_config=ladder, gateway=gateway)
     assert len(first.placed) == 4
 
+    above = str((position.average_entry_price * D("1.003")).quantize(D("0.01")))
+    exchange_admin.session.post(
+        f"{exchange_admin.url}/admin/market",
+        json={"symbol": "BTCUSDT", "closes": [above] * 3, "volumes": ["10"] * 3},
+        timeout=10,
+    ).raise_for_status()
     report = None
-    for _ in range(288):  # up to two market days, ten minutes at a time
+    for _ in range(5):
         exchange_admin.session.post(
-            f"{exchange_admin.url}/admin/clock/advance", json={"ms": 600_000}, timeout=30
+            f"{exchange_admin.url}/admin/clock/advance", json={"ms": 60_000}, timeout=30
         ).raise_for_status()
         report = sync_protection(position=position, exit_config=ladder, gateway=gateway)
         if report.ladder_done:

@@ -17,11 +17,12 @@ from apps.monitoring.metrics import CANDLE_LAG_SECONDS, CYCLE_SECONDS
 from apps.strategies.engine import Action
 from apps.strategies.models import StrategyConfig
 
+from .. import protection
 from ..locks import AccountLock, Claim, TriggerGuard
 from ..models import Position
 from ..services import record_decision
-from .entries import enter, risk_config_for
-from .exits import manage_position, protection_module
+from .entries import add_to_position, enter, risk_config_for
+from .exits import manage_position
 from .gates import entry_block_reason
 from .positions import halt_if_limits_tripped, link_orders, set_initial_stop
 
@@ -209,22 +210,47 @@ def evaluate(
     risk_config = risk_config_for(config)
     now_ms = int(time.time() * 1000)
     exits, placed, risk = [], [], None
+
+    def account_state():
+        """Balances from the exchange, recorded in the decision's inputs."""
+        state = refresh_state(
+            account=account, gateway=gateway, marks={trigger.symbol: group.close}, now_ms=now_ms
+        )
+        inputs["account"] = state.as_inputs()
+        return state.state
+
     if position is not None:
         outcome = manage_position(
             position=position,
-            config=config,
             exit_config=risk_config.exits,
             trigger=trigger.id,
             price=group.close,
             high=group.high,
             atr=group.atr,
             now_ms=now_ms,
-            rules=rules,
             gateway=gateway,
             sell_signal=signal.action is Action.EXIT,
         )
         exits, placed = outcome.actions, list(outcome.placed)
         position = None if outcome.closed else position
+        if position is not None and outcome.addition is not None and lock.held:
+            state = account_state()
+            inputs["pyramid"] = outcome.addition.reason
+            added = add_to_position(
+                config=config,
+                risk_config=risk_config,
+                account_state=state,
+                position=position,
+                addition=outcome.addition,
+                group=group,
+                symbol_row=symbol_row,
+                trigger=trigger.id,
+                rules=rules,
+                gateway=gateway,
+            )
+            risk = added.risk
+            if added.placed is not None:
+                placed.append(added.placed)
 
     if wants_entry:
         if not lock.held:  # outlived the lock: another cycle may be running
@@ -236,19 +262,17 @@ def evaluate(
                 exits=exits,
                 placed=placed,
             )
-        state = refresh_state(
-            account=account, gateway=gateway, marks={trigger.symbol: group.close}, now_ms=now_ms
-        )
-        inputs["account"] = state.as_inputs()
+        state = account_state()
         entry = enter(
             config=config,
             risk_config=risk_config,
-            account_state=state.state,
+            account_state=state,
             group=group,
             symbol_row=symbol_row,
             trigger=trigger.id,
             rules=rules,
             gateway=gateway,
+            candles=(trigger.interval, trigger.open_time_ms),
         )
         risk = entry.risk
         if entry.placed is not None:
@@ -263,9 +287,7 @@ def evaluate(
 
     inputs["orders"] = [p.as_record() for p in placed]
     if position is not None:
-        protection = protection_module()
-        if protection is not None and hasattr(protection, "sync_protection"):
-            protection.sync_protection(
-                position=position, exit_config=risk_config.exits, gateway=gateway
-            )
+        protection.sync_protection(
+            position=position, exit_config=risk_config.exits, gateway=gateway
+        )
     return _record(config, trigger, group, inputs=inputs, risk=risk, exits=exits, placed=placed)

@@ -6,9 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import F
+
 from apps.risk.engine import RiskConfig, RiskDecision, TradeProposal, evaluate_entry
 
+from ..models import Position
+from ..states import OrderStatus
 from ..valuation import rate
+from .correlations import held_correlations
 from .market_orders import Placed, place_market
 
 ONE, ZERO = Decimal(1), Decimal(0)
@@ -44,8 +49,10 @@ def risk_config_for(config) -> RiskConfig:
     return profile.to_engine_config() if profile is not None else RiskConfig()
 
 
-def propose(*, group, symbol_row, account, rules, gateway) -> TradeProposal:
-    """The signal as a proposal at the trigger candle's close."""
+def propose(*, group, symbol_row, account, rules, gateway, candles=None, held=()) -> TradeProposal:
+    """The signal as a proposal at the trigger candle's close. `candles` is the
+    trigger's (interval, open time in ms): with `held` (the symbols the account holds)
+    it gives the correlations the risk engine's correlation cap reads."""
     quote_rate = rate(
         account.environment, symbol_row.quote_asset, account.valuation_currency, gateway=gateway
     )
@@ -59,14 +66,44 @@ def propose(*, group, symbol_row, account, rules, gateway) -> TradeProposal:
         quantity_step=rules.lot.step_size or None,
         min_quantity=rules.lot.min_qty,
         min_notional=rules.notional.min_notional if rules.notional else ZERO,
+        correlations=_correlations(symbol_row, candles, held),
+    )
+
+
+def _correlations(symbol_row, candles, held) -> dict[str, float]:
+    if candles is None:
+        return {}
+    interval, open_time_ms = candles
+    return held_correlations(
+        environment=symbol_row.environment,
+        symbol=symbol_row.name,
+        interval=interval,
+        open_time_ms=open_time_ms,
+        held=held,
     )
 
 
 def enter(
-    *, config, risk_config: RiskConfig, account_state, group, symbol_row, trigger, rules, gateway
+    *,
+    config,
+    risk_config: RiskConfig,
+    account_state,
+    group,
+    symbol_row,
+    trigger,
+    rules,
+    gateway,
+    candles=None,
 ) -> EntryOutcome:
+    """`candles`: the trigger's (interval, open time in ms), for the correlation cap."""
     proposal = propose(
-        group=group, symbol_row=symbol_row, account=config.account, rules=rules, gateway=gateway
+        group=group,
+        symbol_row=symbol_row,
+        account=config.account,
+        rules=rules,
+        gateway=gateway,
+        candles=candles,
+        held=[p.symbol for p in account_state.positions],
     )
     decision = evaluate_entry(risk_config, account_state, proposal)
     outcome = EntryOutcome(risk=decision)
@@ -85,4 +122,62 @@ def enter(
             reference_price=group.close,
             gateway=gateway,
         )
+    return outcome
+
+
+def add_to_position(
+    *,
+    config,
+    risk_config: RiskConfig,
+    account_state,
+    position,
+    addition,
+    group,
+    symbol_row,
+    trigger,
+    rules,
+    gateway,
+) -> EntryOutcome:
+    """A pyramid addition the exit engine asked for: the risk engine sizes it against
+    the account as it stands (heat, caps, daily limits), then it is bought at market.
+    The fill joins the open position; protection resizes to the new quantity."""
+    proposal = TradeProposal(
+        symbol=symbol_row.name,
+        entry=group.close,
+        stop=position.stop_price,
+        atr=None,
+        sectors=frozenset(symbol_row.sector_tags or ()),
+        quote_asset=symbol_row.quote_asset,
+        quote_rate=rate(
+            config.account.environment,
+            symbol_row.quote_asset,
+            config.account.valuation_currency,
+            gateway=gateway,
+        )
+        or ONE,
+        addition=True,
+        quantity=addition.quantity,
+        quantity_step=rules.lot.step_size or None,
+        min_quantity=rules.lot.min_qty,
+        min_notional=rules.notional.min_notional if rules.notional else ZERO,
+    )
+    decision = evaluate_entry(risk_config, account_state, proposal)
+    outcome = EntryOutcome(risk=decision)
+    if decision.approved:
+        outcome.placed = place_market(
+            config=config,
+            symbol=symbol_row.name,
+            trigger=trigger,
+            intent="pyramid",
+            side="BUY",
+            quantity=decision.quantity,
+            rules=rules,
+            reference_price=group.close,
+            gateway=gateway,
+            position=position,
+            n=position.additions,
+        )
+        order = outcome.placed.order
+        if order is not None and order.status == OrderStatus.FILLED:
+            Position.objects.filter(pk=position.pk).update(additions=F("additions") + 1)
     return outcome

@@ -1,9 +1,9 @@
 """Exit management of one open position in a cycle: the pure engine decides, the new
-state is persisted on the position, and exits at market are sent.
+state is persisted on the position, and an exit at market is handed to protection.
 
-Protective orders on the exchange (an OCO per take-profit tranche, stop moves) belong
-to `apps.trading.protection`; when it is present it also performs exits at market.
-Without it the cycle sells at market itself, so a position is never stuck."""
+Protective orders on the exchange (an OCO per take-profit tranche, stop moves) and
+exits at market belong to `apps.trading.protection`; the cycle never sells on its own,
+so there is one way out of a position."""
 
 from __future__ import annotations
 
@@ -11,21 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.risk.engine import ExitConfig, evaluate_position
-from apps.risk.engine.exits import ExitKind
+from apps.risk.engine.exits import ExitAction, ExitKind
 
+from .. import protection
 from ..models import Position
 from ..selectors import exit_state
-from .market_orders import Placed, cancel_resting, place_market
+from .market_orders import Placed
 from .positions import save_exit_state
-
-
-def protection_module():
-    """`apps.trading.protection` if it exists yet (built separately)."""
-    try:
-        from apps.trading import protection
-    except ImportError:  # TODO(lead): drop once apps/trading/protection.py has landed
-        return None
-    return protection
 
 
 @dataclass
@@ -33,6 +25,8 @@ class ExitOutcome:
     actions: list[dict] = field(default_factory=list)
     placed: list[Placed] = field(default_factory=list)
     closed: bool = False
+    # A pyramid addition the exit engine asks for; the risk engine still decides it.
+    addition: ExitAction | None = None
 
 
 def _action_record(action) -> dict:
@@ -45,54 +39,25 @@ def _action_record(action) -> dict:
 
 
 def exit_at_market(
-    *,
-    position: Position,
-    config,
-    trigger: str,
-    reason: str,
-    rules,
-    price: Decimal | None,
-    gateway,
-    outcome: ExitOutcome,
+    *, position: Position, trigger: str, reason: str, gateway, outcome: ExitOutcome
 ) -> None:
-    protection = protection_module()
-    if protection is not None and hasattr(protection, "exit_position"):
-        result = protection.exit_position(position=position, reason=reason, gateway=gateway)
-        outcome.actions.append({"kind": "exit_delegated", "reason": reason, "result": str(result)})
-        return
-    cancelled = cancel_resting(position=position, gateway=gateway, reason=reason)
-    if cancelled:
-        outcome.actions.append({"kind": "cancelled_protection", "orders": cancelled})
-    position.refresh_from_db()
-    if position.status != Position.Status.OPEN or position.quantity <= 0:
-        return
-    outcome.placed.append(
-        place_market(
-            config=config,
-            symbol=position.symbol,
-            trigger=trigger,
-            intent="exit",
-            side="SELL",
-            quantity=position.quantity,
-            rules=rules,
-            reference_price=price,
-            gateway=gateway,
-            position=position,
-        )
+    result = protection.exit_position(
+        position=position, reason=reason, gateway=gateway, trigger=trigger
     )
+    outcome.actions.append({"kind": "exit_delegated", "reason": reason, "result": str(result)})
+    if result is not None:  # None: nothing left to sell (closed, or dust)
+        outcome.placed.append(Placed("exit", result.client_order_id, result))
 
 
 def manage_position(
     *,
     position: Position,
-    config,
     exit_config: ExitConfig,
     trigger: str,
     price: Decimal,
     high: Decimal | None,
     atr: Decimal | None,
     now_ms: int,
-    rules,
     gateway,
     sell_signal: bool,
 ) -> ExitOutcome:
@@ -110,33 +75,10 @@ def manage_position(
         if exit_all is None:
             outcome.actions.append({"kind": "signal_exit", "reason": reason})
         exit_at_market(
-            position=position,
-            config=config,
-            trigger=trigger,
-            reason=reason,
-            rules=rules,
-            price=price,
-            gateway=gateway,
-            outcome=outcome,
+            position=position, trigger=trigger, reason=reason, gateway=gateway, outcome=outcome
         )
-    elif protection_module() is None:
-        # Nobody keeps take-profit legs on the exchange yet: take the tranches here.
-        for n, action in enumerate(a for a in plan.actions if a.kind is ExitKind.SELL):
-            outcome.placed.append(
-                place_market(
-                    config=config,
-                    symbol=position.symbol,
-                    trigger=trigger,
-                    intent="take_profit",
-                    side="SELL",
-                    quantity=action.quantity,
-                    rules=rules,
-                    reference_price=price,
-                    gateway=gateway,
-                    position=position,
-                    n=n,
-                )
-            )
+    else:
+        outcome.addition = next((a for a in plan.actions if a.kind is ExitKind.ADD), None)
     position.refresh_from_db()
     outcome.closed = position.status != Position.Status.OPEN
     return outcome

@@ -11,7 +11,6 @@ from apps.exchange.filters import OrderIntent, OrderRefused, quantize_order
 from .. import execution
 from ..models import Order
 from ..services import client_order_id, create_order
-from ..states import TERMINAL
 
 
 @dataclass(frozen=True)
@@ -76,18 +75,3 @@ def place_market(
     if submission.refused is not None:
         refused = f"{submission.refused.exchange_code}: {submission.refused}"
     return Placed(intent, cid, submission.order, refused)
-
-
-def cancel_resting(*, position, gateway, reason: str) -> list[str]:
-    """Cancel the position's open protective orders (they lock its base asset) before
-    selling it at market; returns their client ids."""
-    open_orders = Order.objects.filter(position=position, side="SELL").exclude(
-        status__in=list(TERMINAL)
-    )
-    cancelled = []
-    for order in open_orders:
-        if order.order_type == "MARKET":
-            continue
-        execution.cancel(order, gateway=gateway, reason=reason)
-        cancelled.append(order.client_order_id)
-    return cancelled
