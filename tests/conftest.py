@@ -28,15 +28,29 @@ def _default_language():
     translation.deactivate()
 
 
+def empty_keeping_broker_bindings(client) -> None:
+    """Delete every key but the broker's queue bindings (`_kombu.binding.*`): the
+    session's Celery worker declared them once at start, and a publish to an exchange
+    without its binding is dropped silently, so a plain FLUSHDB would leave every later
+    test's task unrouted."""
+    doomed = [
+        key
+        for key in client.scan_iter(count=1000)
+        if not (key.decode() if isinstance(key, bytes) else key).startswith("_kombu.binding.")
+    ]
+    for start in range(0, len(doomed), 1000):
+        client.unlink(*doomed[start : start + 1000])
+
+
 @pytest.fixture
 def redis_client():
     """The test Redis database, emptied before each test that asks for it."""
     from apps.core.redis import get_redis
 
     client = get_redis()
-    client.flushdb()
+    empty_keeping_broker_bindings(client)
     yield client
-    client.flushdb()
+    empty_keeping_broker_bindings(client)
 
 
 def _test_database_url() -> str:

@@ -37,6 +37,7 @@ from .derived import (
 )
 from .intervals import INTERVAL_MS
 from .klines import KlineRow, parse_kline
+from .models import Candle
 from .selectors import candles_between
 from .services import ensure_symbol, sync_symbols, upsert_candles
 from .tickers import TickerPublisher
@@ -171,6 +172,25 @@ class MarketDataShard:
         )
         return written
 
+    def resume_point(self, symbol: str, interval: str) -> int | None:
+        """Open time of the last candle stored before this process followed the stream,
+        when it lies within the warm-up window (older: history, not missed closes)."""
+        close_old_connections()
+        step = INTERVAL_MS[interval]
+        last = (
+            Candle.objects.filter(
+                symbol__environment=self.environment, symbol__name=symbol, interval=interval
+            )
+            .order_by("-open_time")
+            .values_list("open_time", flat=True)
+            .first()
+        )
+        if last is None:
+            return None
+        horizon = self._gateway.exchange_now_ms() - conf.warmup_candles() * step
+        opened = datetime_to_ms(last)
+        return opened if opened >= horizon else None
+
     def _backfill(self, symbol: str, interval: str, first: int, last: int) -> list:
         return backfill_closed_klines(self._gateway, symbol, interval, first, last)
 
@@ -231,9 +251,16 @@ class MarketDataShard:
         new_derived = plan.derived_pairs() - self._derived_pairs
         for symbol, interval in sorted({_parse_stream(s) for s in added} | new_derived):
             try:
+                resume = await sync_to_async(self.resume_point)(symbol, interval)
                 await sync_to_async(self.warm_up)(symbol, interval)
             except Exception:  # history is a nicety: never keep a stream from starting
                 logger.exception("warm-up of %s %s failed; following anyway", symbol, interval)
+                continue
+            if resume is not None:
+                # Candles that closed while nobody followed (a restart, a crash) are then
+                # delivered by the supervisor (its catch-up on connect, or the gap the
+                # next close reveals), so each still reaches its cycle.
+                self.supervisor.tracker.record(symbol, interval, resume)
         self.derived, self._derived_pairs = dict(plan.derived), plan.derived_pairs()
         if added:
             await self.supervisor.subscribe(added)

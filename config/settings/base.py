@@ -168,7 +168,17 @@ def redis_backed(url: str, prefix: str = "spotdesk") -> dict:
         "CHANNEL_LAYERS": {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [url], "prefix": prefix},
+                # The layer waits for messages with a 5 s BZPOPMIN; redis-py 8 reads
+                # with a 5 s socket timeout by default, so a channel quiet for 5 s
+                # closed live sockets (1011). Reads must outlast the wait.
+                # Every consumer of one web process shares one Redis queue, and
+                # messages past `capacity` are dropped: 100 (the default) is lost
+                # events as soon as a process with hundreds of sockets lags a second.
+                "CONFIG": {
+                    "hosts": [{"address": url, "socket_timeout": 15}],
+                    "prefix": prefix,
+                    "capacity": 5000,
+                },
             }
         },
         "CELERY_BROKER_URL": env.str("CELERY_BROKER_URL", default=url),

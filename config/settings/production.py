@@ -4,8 +4,6 @@ Nothing here has a usable default for a secret or a backing service: the system 
 in `apps.core.checks` refuse to start and name each missing setting.
 """
 
-from psycopg_pool import ConnectionPool
-
 from .base import *
 from .base import DATABASE_URL, env, postgres_database
 
@@ -15,14 +13,15 @@ SPOTDESK_CHECKS_AT_START = env.bool("SPOTDESK_CHECKS_AT_START", default=True)
 
 if DATABASE_URL.startswith(("postgres://", "postgresql://", "pgsql://")):
     DATABASES = {"default": postgres_database(DATABASE_URL)}
-    # Django's pool owns the connections, so persistent connections must be off;
-    # the pool's own check replaces CONN_HEALTH_CHECKS for broken connections.
+    # Django's pool owns the connections, so persistent connections must be off.
+    # With health checks on, Django hands the pool psycopg's connection check (passing
+    # `check` in the pool options as well makes every connection attempt fail).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-        "check": ConnectionPool.check_connection,
     }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -29,11 +29,11 @@ def test_raise_alert_fans_out_through_the_worker(
     )
     for _ in range(3):  # a small storm: one message, count 3
         raise_alert("critical", "exchange_ip_banned", "IP banned for 120s", organization=org)
-    wait_until(
-        lambda: receiver.requests, timeout=60, message=celery_worker_process.output()[-3000:]
-    )
+    # The worker marks the delivery sent once the receiver has answered: wait for that,
+    # not only for the request to arrive.
+    sent = NotificationDelivery.objects.filter(route=route, status=DeliveryStatus.SENT)
+    wait_until(sent.exists, timeout=60, message=celery_worker_process.output()[-3000:])
     delivery = NotificationDelivery.objects.get(route=route)
-    assert delivery.status == DeliveryStatus.SENT
     assert delivery.count == 3
     (request,) = receiver.requests
     assert request.path == "/services/T1/B1/worker"
