@@ -60,7 +60,11 @@ class Candle(models.Model):
     window read is one backward index scan."""
 
     symbol = models.ForeignKey(
-        Symbol, on_delete=models.PROTECT, related_name="candles", verbose_name=_("symbol")
+        Symbol,
+        on_delete=models.PROTECT,
+        related_name="candles",
+        verbose_name=_("symbol"),
+        db_index=False,  # candle_unique_open_time leads with it (docs/performance.md)
     )
     interval = models.CharField(_("interval"), max_length=4, choices=Interval.choices)
     open_time = models.DateTimeField(_("open time"))

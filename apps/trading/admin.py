@@ -2,8 +2,12 @@
 positions come from the exchange and the services; the admin never edits them."""
 
 from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.admin import OrganizationScopedAdmin
+from apps.core.paginators import EstimatedCountPaginator
+from apps.marketdata.models import Symbol
 
 from . import admin_controls
 from .models import (
@@ -20,6 +24,9 @@ from .models import (
 
 class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
     list_select_related = ("account",)
+    # These tables grow to millions of rows: no COUNT(*) over all of them per page.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -31,24 +38,107 @@ class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
         return [f.name for f in self.model._meta.fields]
 
 
+# An identifier names one row, or a few across accounts.
+MAX_IDENTITY_MATCHES = 1000
+
+
+class ExactSearchMixin:
+    """Search by whole identifiers and symbols. A substring search (Django's default)
+    reads every row of a table of millions for each page and again for its count;
+    an exact match is what an operator pastes from a log or the exchange anyway.
+
+    Identifier columns have no index of their own, so their matches are looked up once
+    (one read of the table) and the page and its count then follow the primary key."""
+
+    exact_text_fields: tuple[str, ...] = ()  # identifiers, compared as typed
+    exact_int_fields: tuple[str, ...] = ()  # identifiers, when the term is a whole number
+    exact_symbol_fields: tuple[str, ...] = ()  # compared upper-cased
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = [Q(**{field: term.upper()}) for field in self.exact_symbol_fields]
+        # A listed symbol is a symbol, not an identifier: no read of the whole table.
+        if not Symbol.objects.filter(name=term.upper()).exists():
+            identities = [Q(**{field: term}) for field in self.exact_text_fields]
+            if term.isdigit() and len(term) <= 18:  # fits a bigint
+                identities += [Q(**{field: int(term)}) for field in self.exact_int_fields]
+            if identities:
+                found = self.model._default_manager.filter(_any(identities))
+                pks = list(found.values_list("pk", flat=True)[:MAX_IDENTITY_MATCHES])
+                matches += [Q(pk__in=pks)] if pks else []
+            matches += self.related_matches(term)
+        if not matches:
+            return queryset.none(), False
+        # `queryset` keeps the user's scope: the looked-up keys only narrow it.
+        return queryset.filter(_any(matches)), False
+
+    def related_matches(self, term: str) -> list[Q]:
+        return []
+
+
+def _any(conditions: list[Q]) -> Q:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+class FillSourceFilter(admin.SimpleListFilter):
+    """The known sources, instead of a SELECT DISTINCT over every fill per page."""
+
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("stream", _("User-data stream")),
+            ("rest", _("Order response")),
+            ("reconciliation", _("Reconciliation")),
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(source=value) if value else queryset
+
+
 @admin.register(Order)
-class OrderAdmin(ReadOnlyScopedAdmin):
+class OrderAdmin(ExactSearchMixin, ReadOnlyScopedAdmin):
     list_display = (
         "client_order_id", "account", "symbol", "intent", "side", "order_type",
         "quantity", "price", "executed_quantity", "status", "external", "needs_review",
     )  # fmt: skip
     list_filter = ("status", "intent", "side", "external", "needs_review")
     search_fields = ("client_order_id", "symbol", "exchange_order_id")
+    exact_text_fields = ("client_order_id",)
+    exact_symbol_fields = ("symbol",)
+    exact_int_fields = ("exchange_order_id",)
+    search_help_text = _("A whole client order id, exchange order id or symbol.")
+    # Newest first along the primary key's index (created_at has none: a sort of the
+    # whole table per page).
+    ordering = ("-id",)
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnlyScopedAdmin):
+class FillAdmin(ExactSearchMixin, ReadOnlyScopedAdmin):
     list_display = (
         "exchange_trade_id", "account", "symbol", "side", "price", "quantity",
         "commission", "commission_asset", "executed_at",
     )  # fmt: skip
-    list_filter = ("side", "source")
+    list_filter = ("side", FillSourceFilter)
     search_fields = ("symbol", "exchange_trade_id", "order__client_order_id")
+    exact_symbol_fields = ("symbol",)
+    exact_int_fields = ("exchange_trade_id",)
+    search_help_text = _("A whole exchange trade id, client order id or symbol.")
+    ordering = ("-id",)  # recorded order, along the primary key's index
+
+    def related_matches(self, term: str) -> list[Q]:
+        # The orders first: joined in the page query, the planner walks every fill
+        # newest first looking for the order. The fills' own scope still applies.
+        orders = Order.objects.filter(client_order_id=term).values_list("pk", flat=True)
+        pks = list(orders[:MAX_IDENTITY_MATCHES])
+        return [Q(order_id__in=pks)] if pks else []
 
 
 @admin.register(Position)

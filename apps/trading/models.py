@@ -59,7 +59,11 @@ class Position(ScopedModel, TimeStampedModel):
         CLOSED = "closed", _("Closed")
 
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="positions", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="positions",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     strategy_config = models.ForeignKey(
         StrategyConfig,
@@ -110,6 +114,9 @@ class Position(ScopedModel, TimeStampedModel):
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
+    # Read by opened_at and id, never by creation time: no index (docs/performance.md).
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
     class Meta:
         ordering = ["-opened_at"]
         verbose_name = _("position")
@@ -130,7 +137,11 @@ class Position(ScopedModel, TimeStampedModel):
 
 class Order(ScopedModel, TimeStampedModel):
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="orders", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="orders",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     strategy_config = models.ForeignKey(
         StrategyConfig,
@@ -156,6 +167,7 @@ class Order(ScopedModel, TimeStampedModel):
         null=True,
         blank=True,
         db_constraint=False,
+        db_index=False,  # no query reads orders by decision (docs/performance.md)
         related_name="orders",
         verbose_name=_("decision"),
     )
@@ -218,7 +230,11 @@ class Order(ScopedModel, TimeStampedModel):
 
 class Fill(ScopedModel, TimeStampedModel):
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="fills", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="fills",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     order = models.ForeignKey(Order, models.PROTECT, related_name="fills", verbose_name=_("order"))
     position = models.ForeignKey(
@@ -251,6 +267,9 @@ class Fill(ScopedModel, TimeStampedModel):
     executed_at = models.DateTimeField(_("executed at"))
     source = models.CharField(_("source"), max_length=16, blank=True)
 
+    # Read by executed_at and id, never by creation time: no index (docs/performance.md).
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
     class Meta:
         ordering = ["-executed_at", "-exchange_trade_id"]
         verbose_name = _("fill")
@@ -273,7 +292,11 @@ class Trade(ScopedModel, TimeStampedModel):
     """A closed round trip: one position from its first buy to the sale of the rest."""
 
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="trades", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="trades",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     strategy_config = models.ForeignKey(
         StrategyConfig,
@@ -294,6 +317,9 @@ class Trade(ScopedModel, TimeStampedModel):
     return_pct = models.DecimalField(_("return"), max_digits=20, decimal_places=10)
     opened_at = models.DateTimeField(_("opened at"))
     closed_at = models.DateTimeField(_("closed at"))
+
+    # Read by closed_at and id, never by creation time: no index (docs/performance.md).
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-closed_at"]
@@ -316,7 +342,11 @@ class CashFlow(ScopedModel, TimeStampedModel):
         ADJUSTMENT = "adjustment", _("Reconciliation adjustment")
 
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="cash_flows", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="cash_flows",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     asset = models.CharField(_("asset"), max_length=12)
@@ -329,6 +359,9 @@ class CashFlow(ScopedModel, TimeStampedModel):
         help_text=_("Unique per flow (balanceUpdate event, reconciliation run)."),
     )
     source = models.CharField(_("source"), max_length=16, blank=True)
+
+    # Read by occurred_at and id, never by creation time: no index (docs/performance.md).
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -347,7 +380,11 @@ class CashFlow(ScopedModel, TimeStampedModel):
 
 class EquitySnapshot(ScopedModel, models.Model):
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="equity_snapshots", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="equity_snapshots",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     taken_at = models.DateTimeField(_("taken at"))
     equity = MoneyField(_("equity"), help_text=_("In the valuation currency."))
@@ -378,13 +415,18 @@ class Decision(ScopedModel, models.Model):
     the table is partitioned by month of `created_at`."""
 
     account = models.ForeignKey(
-        ExchangeAccount, models.PROTECT, related_name="decisions", verbose_name=_("account")
+        ExchangeAccount,
+        models.PROTECT,
+        related_name="decisions",
+        verbose_name=_("account"),
+        db_index=False,  # an index below leads with the account (docs/performance.md)
     )
     strategy_config = models.ForeignKey(
         StrategyConfig,
         models.PROTECT,
         related_name="decisions",
         verbose_name=_("strategy configuration"),
+        db_index=False,  # led by decision_config_time (docs/performance.md)
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     symbol = models.CharField(_("symbol"), max_length=20)
@@ -599,6 +641,7 @@ class ReconciliationRun(ScopedModel, models.Model):
         models.PROTECT,
         related_name="reconciliation_runs",
         verbose_name=_("account"),
+        db_index=False,  # led by reconcile_account_time (docs/performance.md)
     )
     trigger = models.CharField(_("trigger"), max_length=16)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
