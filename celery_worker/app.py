@@ -9,4 +9,5 @@ app = Celery("spotdesk")
 app.config_from_object("celery_worker.config")
 app.autodiscover_tasks()
 
-from . import signals  # noqa: E402, F401  (wires logging, correlation ids and checks)
+# Signals wire logging, correlation ids and checks; control adds on-demand profiling.
+from . import control, signals  # noqa: E402, F401

@@ -50,8 +50,13 @@ class Command(BaseCommand):
         from apps.monitoring.exporter import start_metrics_server
 
         start_metrics_server(settings.STREAMS_METRICS_PORT)
+        profiler = _profile_listener(environment, index)
         self.stdout.write(f"streams: {environment} shard {index}/{count}")
-        asyncio.run(self._run(environment, index, count, refresh, only))
+        self.stdout.write(f"streams: profilable as {profiler.name} (manage.py profile_process)")
+        try:
+            asyncio.run(self._run(environment, index, count, refresh, only))
+        finally:
+            profiler.stop()
 
     async def _run(self, environment, index: int, count: int, refresh: float, only) -> None:
         stop = asyncio.Event()
@@ -79,3 +84,13 @@ class Command(BaseCommand):
                 )
             )
         await asyncio.gather(*(half.run(stop) for half in halves))
+
+
+def _profile_listener(environment: str, shard: int):
+    """On-demand profiling of this process (apps/monitoring/profiling.py): a thread
+    polling its Redis key once a second."""
+    from apps.core.redis import get_redis
+    from apps.monitoring.profiling import ProfileListener, streams_listener_name
+
+    name = streams_listener_name(environment, shard)
+    return ProfileListener(name, lambda: get_redis(timeout=5.0), kind="streams").start()
