@@ -1,0 +1,260 @@
+"""The soak's run: market minutes replayed through the paper exchange's test clock while
+the schedule's faults are injected and its processes killed and restarted; then the
+recovery (faults off, reconciliation) and the invariants table."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from apps.core.redis import get_redis
+from apps.exchange.for_account import gateway_for_account
+from apps.trading import invariants
+from apps.trading.locks import AccountBusy
+from apps.trading.models import Decision, Fill, Order, Position
+from apps.trading.reconciliation import run_reconciliation
+
+from .schedule import MAINTENANCE_SECONDS, Schedule, SoakSize, rules_for
+from .world import INTERVAL, SYMBOL, World, scripted_closes
+
+MINUTE_MS = 60_000
+STEP_EVERY = 3.0  # wall seconds between market seconds while a candle is decided
+HEARTBEATS = ("spotdesk:heartbeat:streams:paper:0", "spotdesk:heartbeat:userdata:paper:0")
+
+
+@dataclass
+class SoakReport:
+    size: SoakSize
+    wall_seconds: float = 0.0
+    faults: Counter = field(default_factory=Counter)
+    kills: Counter = field(default_factory=Counter)
+    late_minutes: int = 0
+    totals: dict = field(default_factory=dict)
+    violations: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+    def table(self) -> str:
+        lines = [f"{'invariant':<52} {'violations':>10}  example", "-" * 100]
+        for name, rows in self.violations.items():
+            example = str(rows[0])[:60] if rows else ""
+            lines.append(f"{name:<52} {len(rows):>10}  {example}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        size = self.size
+        return "\n".join([
+            f"soak seed={size.seed}: {size.accounts} accounts x {size.strategies} strategies, "
+            f"{size.minutes} market minutes in {self.wall_seconds:.0f} s wall",
+            "faults: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())),
+            "kills (SIGKILL): " + ", ".join(f"{k} {v}" for k, v in sorted(self.kills.items())),
+            f"minutes not fully decided before the next one: {self.late_minutes}",
+            "totals: " + ", ".join(f"{k} {v}" for k, v in self.totals.items()),
+            self.table(),
+        ])  # fmt: skip
+
+
+class Soak:
+    def __init__(self, *, world: World, fleet, admin, size: SoakSize, schedule: Schedule,
+                 minute_timeout: float = 60.0):  # fmt: skip
+        self.world, self.fleet, self.admin = world, fleet, admin
+        self.size, self.schedule, self.minute_timeout = size, schedule, minute_timeout
+        self.report = SoakReport(size)
+        self.opens: list[int] = []
+        self._into_minute, self._last_step = 0, time.monotonic()
+
+    # -- the exchange's admin API ----------------------------------------------------------
+
+    def _admin(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = self.admin.session.request(
+            method, f"{self.admin.url}{path}", json=body, timeout=60
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def _set_faults(self, kinds: tuple[str, ...]) -> list[dict]:
+        self._admin("DELETE", "/admin/faults")
+        rules = rules_for(kinds)
+        body: dict = {"seed": f"{self.size.seed}:{len(self.opens)}", "rules": rules}
+        if "maintenance" in kinds:
+            body["maintenanceSeconds"] = MAINTENANCE_SECONDS
+            self.report.faults["maintenance (windows)"] += 1
+        self._admin("POST", "/admin/faults", body)
+        if "stream_drop" in kinds:
+            dropped = self._admin("POST", "/admin/streams", {"action": "drop", "target": "all"})
+            self.report.faults["stream_drop (connections)"] += (
+                dropped["connections"] + dropped["sessions"]
+            )
+        return rules
+
+    def _count_hits(self, rules: list[dict]) -> None:
+        if not rules:
+            return
+        left = self._admin("GET", "/admin/faults")["rules"]
+        for sent, now in zip(rules, left, strict=True):
+            self.report.faults[sent["kind"]] += sent["count"] - (now["count"] or 0)
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, marker in (("worker", "ready."), ("beat", "beat: Starting")):
+            self.fleet.start(name)
+            self.fleet.wait_ready(name, marker)
+        self.fleet.start("streams")
+        redis = get_redis()
+        deadline = time.monotonic() + 120
+        while not all(redis.exists(key) for key in HEARTBEATS):
+            if time.monotonic() > deadline or not self.fleet.is_up("streams"):
+                raise RuntimeError(f"streams did not start:\n{self.fleet.output('streams')}")
+            time.sleep(0.5)
+        price = Decimal(
+            gateway_for_account(self.world.accounts[0]).request(
+                "GET", "/api/v3/ticker/price", {"symbol": SYMBOL}
+            )["price"]
+        )
+        closes, volumes = scripted_closes(price, self.size.minutes + 1)
+        self._admin("POST", "/admin/market", {"symbol": SYMBOL, "closes": closes,
+                                               "volumes": volumes})  # fmt: skip
+
+    def run(self) -> SoakReport:
+        started = time.monotonic()
+        market_ms = self._admin("GET", "/admin/clock")["marketTime"]
+        first_open = market_ms // MINUTE_MS * MINUTE_MS
+        self._into_minute = market_ms - first_open
+        for minute in range(self.size.minutes):
+            rules = self._set_faults(self.schedule.faults_at(minute))
+            self._advance(MINUTE_MS - self._into_minute)  # the candle closes
+            self._into_minute = 0
+            self.opens.append(first_open + minute * MINUTE_MS)
+            self._kills_and_restarts(minute)
+            self._wait_for_decisions(self.opens[-1])
+            self._count_hits(rules)
+        self._admin("DELETE", "/admin/faults")
+        for name in ("worker", "beat", "streams"):
+            self.fleet.start(name)  # anything still down comes back for the recovery
+        self._settle()
+        self.report.wall_seconds = time.monotonic() - started
+        self.report.kills = Counter(self.fleet.kills)
+        return self.report
+
+    def _kills_and_restarts(self, minute: int) -> None:
+        steps = [(kill.after, "kill", kill.process) for kill in self.schedule.kills_at(minute)]
+        steps += [(kill.after + kill.down_seconds, "start", kill.process)
+                  for kill in self.schedule.kills_at(minute) if kill.down_minutes == 0]  # fmt: skip
+        later = [kill for kill in self.schedule.restarts_at(minute) if kill.down_minutes > 0]
+        steps += [(kill.down_seconds, "start", kill.process) for kill in later]
+        began = time.monotonic()
+        for offset, action, process in sorted(steps):
+            time.sleep(max(0.0, began + offset - time.monotonic()))
+            getattr(self.fleet, action)(process)
+
+    def _decided(self, open_ms: int) -> int:
+        opened = datetime.fromtimestamp(open_ms / 1000, tz=UTC)
+        return Decision.objects.filter(
+            strategy_config_id__in=self.world.config_ids, candle_open_time=opened
+        ).count()
+
+    def _advance(self, ms: int) -> None:
+        self._admin("POST", "/admin/clock/advance", {"ms": ms})
+        self._last_step = time.monotonic()
+
+    def _wait_for_decisions(self, open_ms: int) -> None:
+        """Until every config decided this candle (the pace of the replay), unless a
+        process that must carry it is down: the market does not wait for a dead worker.
+        Meanwhile market time keeps moving within the next minute (a second every
+        STEP_EVERY seconds, never up to its close), as a live market would: a stream
+        that hears nothing for half a minute is taken for stalled."""
+        deadline = time.monotonic() + self.minute_timeout
+        while self.fleet.is_up("worker") and self.fleet.is_up("streams"):
+            if self._decided(open_ms) >= len(self.world.configs):
+                return
+            if time.monotonic() > deadline:
+                self.report.late_minutes += 1
+                return
+            if time.monotonic() - self._last_step > STEP_EVERY and self._into_minute < 50_000:
+                self._advance(1000)
+                self._into_minute += 1000
+            time.sleep(0.2)
+
+    def _settle(self, timeout: float = 240.0) -> None:
+        """Every candle decided (or the time is up), then every account reconciled
+        twice, as beat's timer would, with nothing in flight any more."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self._decided(o) >= len(self.world.configs) for o in self.opens):
+                break
+            time.sleep(1.0)
+        time.sleep(5)  # protective orders of the last fills, retried tasks
+        for account in self.world.accounts:
+            for _ in range(2):
+                self._reconcile(account.pk)
+
+    def _reconcile(self, account_id: int, attempts: int = 10) -> None:
+        for _ in range(attempts):
+            try:
+                run_reconciliation(account_id, trigger="manual", unresolved_after=0)
+                return
+            except AccountBusy:
+                time.sleep(1.0)
+        raise RuntimeError(f"account {account_id} stayed busy")
+
+    # -- the verdict ---------------------------------------------------------------------------
+
+    def check(self) -> SoakReport:
+        """Stop every process, read the exchange once per account, run the invariants."""
+        self.fleet.stop_all()
+        world, ids = self.world, self.world.config_ids
+        views = [
+            invariants.exchange_view(account, gateway=gateway_for_account(account),
+                                     symbols=[SYMBOL])
+            for account in world.accounts
+        ]  # fmt: skip
+        self.report.violations = {
+            "duplicate orders": invariants.duplicate_orders(views, ids),
+            "exchange fills missing from the database": invariants.missing_fills(views),
+            "positions differing from their attributed fills":
+                invariants.position_mismatches(ids),
+            "balances differing from positions + reserve":
+                invariants.balance_mismatches(views, world.funded, ["BTC", "USDT"]),
+            "positions without a stop for more than one cycle":
+                invariants.unprotected_positions(views, ids, opened_before=timezone.now()),
+            "audit chains broken": invariants.broken_audit_chains(world.organization_ids),
+            "candle closes without exactly one decision per config":
+                invariants.candles_without_one_decision(
+                    ids, symbol=SYMBOL, interval=INTERVAL, open_times_ms=self.opens),
+        }  # fmt: skip
+        decisions = Decision.objects.filter(strategy_config_id__in=ids)
+        signals = Counter(decisions.values_list("signal", "outcome"))
+        self.report.totals = {
+            "decisions": decisions.count(),
+            "signals/outcomes": dict(
+                sorted((f"{a}/{b or '-'}", n) for (a, b), n in signals.items())
+            ),
+            "failed attempts": decisions.exclude(error="").count(),
+            "risk rejections": dict(
+                Counter(
+                    verdict["rule"]
+                    for record in decisions.filter(outcome="rejected").values_list(
+                        "risk_verdict", flat=True
+                    )
+                    for verdict in record.get("verdicts", [])
+                    if not verdict["passed"]
+                )
+            ),
+            "orders": Order.objects.filter(strategy_config_id__in=ids).count(),
+            "fills": Fill.objects.filter(order__strategy_config_id__in=ids).count(),
+            "positions (open)": Position.objects.filter(
+                strategy_config_id__in=ids, status="open"
+            ).count(),
+            "positions (closed)": Position.objects.filter(
+                strategy_config_id__in=ids, status="closed"
+            ).count(),
+        }
+        return self.report

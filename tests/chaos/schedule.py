@@ -1,0 +1,108 @@
+"""The soak's seeded plan: which faults the exchange injects in which market minute, and
+when the harness kills (SIGKILL) which process and for how long. Pure: the same size
+and seed always give the same schedule."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+
+FAULT_KINDS = ("error", "accepted_unknown", "latency", "rate_limit", "stream_drop", "maintenance")
+PROCESSES = ("worker", "streams", "beat")
+
+# The exchange's rules per kind, fired with these probabilities on every request of the
+# group (count: the most hits per minute, so a count left over shows the hits made).
+RULES = {
+    "error": {"kind": "error", "group": "trading", "probability": 0.15, "status": 503,
+              "code": -1001},
+    "accepted_unknown": {"kind": "accepted_unknown", "group": "trading", "probability": 0.25},
+    "latency": {"kind": "latency", "probability": 0.3, "ms": 1500},
+    # A burst: the first requests of the minute are refused, whatever their weight.
+    "rate_limit": {"kind": "rate_limit", "probability": 1.0, "count": 15, "ms": 1000},
+}  # fmt: skip
+RULE_BUDGET = 10_000
+MAINTENANCE_SECONDS = 6
+
+
+@dataclass(frozen=True)
+class SoakSize:
+    accounts: int
+    strategies: int
+    minutes: int
+    seed: str
+
+    @classmethod
+    def from_env(cls, prefix: str, **defaults) -> SoakSize:
+        """SOAK_ACCOUNTS, SOAK_STRATEGIES, SOAK_MINUTES, SOAK_SEED (or another prefix)."""
+
+        def value(name: str):
+            return os.environ.get(f"{prefix}_{name.upper()}", defaults[name])
+
+        return cls(
+            accounts=int(value("accounts")),
+            strategies=int(value("strategies")),
+            minutes=int(value("minutes")),
+            seed=str(value("seed")),
+        )
+
+
+@dataclass(frozen=True)
+class Kill:
+    process: str
+    minute: int  # killed in this market minute, `after` seconds after the clock moved
+    after: float
+    down_minutes: int  # restarted after this many more minutes (0: within the minute)
+    down_seconds: float  # ... and this long after that minute's clock move
+
+
+@dataclass(frozen=True)
+class Schedule:
+    faults: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    kills: tuple[Kill, ...] = ()
+
+    def faults_at(self, minute: int) -> tuple[str, ...]:
+        return self.faults.get(minute, ())
+
+    def kills_at(self, minute: int) -> list[Kill]:
+        return [kill for kill in self.kills if kill.minute == minute]
+
+    def restarts_at(self, minute: int) -> list[Kill]:
+        return [kill for kill in self.kills if kill.minute + kill.down_minutes == minute]
+
+
+def make_schedule(size: SoakSize) -> Schedule:
+    """Every fault kind gets windows of market minutes (about a sixth of the run in
+    all, the maintenance window once); each process is killed about once per 40
+    market minutes (at least once), the last minute left quiet for the recovery."""
+    rng = random.Random(f"soak:{size.seed}")
+    minutes = max(2, size.minutes)
+    last = minutes - 2  # nothing is planned in the last minute
+    faults: dict[int, list[str]] = {}
+    window = max(1, minutes // 30)
+    for kind in FAULT_KINDS:
+        windows = 1 if kind == "maintenance" else max(1, minutes // (window * 36))
+        for _ in range(windows):
+            start = rng.randint(0, max(0, last - window + 1))
+            for minute in range(start, min(last, start + window - 1) + 1):
+                faults.setdefault(minute, []).append(kind)
+    kills = []
+    for process in PROCESSES:
+        for _ in range(max(1, minutes // 40)):
+            minute = rng.randint(0, last)
+            kills.append(
+                Kill(
+                    process=process,
+                    minute=minute,
+                    after=round(rng.uniform(0.0, 2.0), 2),
+                    # Back before the last minute, so the run ends with everything up.
+                    down_minutes=min(rng.choice((0, 0, 1, 2)), last - minute),
+                    down_seconds=round(rng.uniform(0.5, 3.0), 2),
+                )
+            )
+    ordered = {minute: tuple(kinds) for minute, kinds in sorted(faults.items())}
+    return Schedule(faults=ordered, kills=tuple(sorted(kills, key=lambda k: (k.minute, k.after))))
+
+
+def rules_for(kinds: tuple[str, ...]) -> list[dict]:
+    return [{"count": RULE_BUDGET, **RULES[kind]} for kind in kinds if kind in RULES]
