@@ -9,7 +9,7 @@ TEST_SETTINGS := config.settings.test
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-slow test-chaos test-e2e bench lint fmt migrate shell venv \
+.PHONY: help run test test-slow test-chaos test-e2e bench mutation bench-baseline lint fmt migrate shell venv \
         services system-packages compose-check messages requirements clean vendor
 
 help:  ## List the targets
@@ -60,10 +60,12 @@ test: venv system-packages services messages vendor  ## Lint, validate compose, 
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory compose-check
 	@bash deploy/local/nginx-check.sh
-	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest --durations=20 $(PYTEST_ARGS)
+	@# Line coverage of both processes and the processes they start ([tool.coverage.*]).
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest --durations=20 --cov --cov-report= $(PYTEST_ARGS)
 	@# The browser tests in their own process (Playwright drives its own event loop).
 	@bash deploy/local/system-packages.sh chromium
-	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=10 $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=10 --cov --cov-append --cov-report= $(PYTEST_ARGS)
+	$(PY) deploy/local/coverage_gate.py
 
 # --- suites kept out of `make test` ----------------------------------------------
 test-slow: venv services  ## Long-running tests
@@ -76,8 +78,26 @@ test-e2e: venv services vendor  ## Headless Chromium end-to-end tests
 	@bash deploy/local/system-packages.sh chromium
 	DJANGO_SETTINGS_MODULE=$(TEST_SETTINGS) $(BIN)/pytest -m e2e --durations=20 $(PYTEST_ARGS)
 
-bench: venv  ## Benchmarks (ratios against reference implementations)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+# Every bench script (not report.py, compare.py, bench/_*.py modules or the profiles)
+# appends its ratios to a fresh results file under var/bench/, which bench/compare.py
+# judges against bench/baseline.json.
+# A baseline is the median of BENCH_ROUNDS runs: one run on a shared machine is noisy.
+BENCH_SCRIPTS = $(filter-out bench/_%.py bench/report.py bench/compare.py bench/profile_%.py,$(wildcard bench/*.py))
+BENCH_ROUNDS ?= 3
+BENCH_RUN = mkdir -p var/bench; results=var/bench/results-$$(date -u +%Y%m%dT%H%M%SZ).jsonl; \
+	: > $$results; for round in $$(seq $$rounds); do for script in $(BENCH_SCRIPTS); do \
+	echo "== $$script"; BENCH_RESULTS=$$results $(PY) $$script || exit 1; done; done
+
+bench: venv services  ## Benchmarks: ratios against references, compared with bench/baseline.json
+	@rounds=1; $(BENCH_RUN); echo "== compare ($$results)"; $(PY) bench/compare.py $$results
+
+bench-baseline: venv services  ## Record bench/baseline.json (median of BENCH_ROUNDS runs)
+	@rounds=$(BENCH_ROUNDS); $(BENCH_RUN); $(PY) bench/compare.py $$results --write-baseline \
+	  --note "$${BENCH_NOTE:-make bench-baseline, median of $(BENCH_ROUNDS) runs}"
+
+mutation: venv  ## Mutation testing of the risk engine and the filter quantization (mutmut)
+	$(BIN)/mutmut run
+	$(BIN)/mutmut results
 
 compose-check: system-packages  ## Validate docker-compose.yml for every profile
 	@bash deploy/local/compose-check.sh

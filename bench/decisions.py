@@ -6,7 +6,9 @@ Each step builds the market context over a 500-candle window (views, as the live
 buffer gives them), runs a built-in strategy through ``run_strategy`` and then the
 risk engine's full rule set for an account holding three positions (Decimal
 conversions of price and ATR included). Goal: 20,000 decisions/s on one core.
-For scale, the same trend signal computed with pandas on the same window is timed too.
+For scale, the same trend signal computed with pandas on the same window is timed too;
+it is the in-run reference of every reported ratio (a decision's speed against it), so
+the ratios stay comparable from one machine or load to another.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import talib  # noqa: E402
+from report import ratio  # noqa: E402
 
 from apps.risk.engine import (  # noqa: E402
     AccountState,
@@ -115,6 +118,16 @@ def main() -> None:
             out = min(out, time.perf_counter() - start)
         return out
 
+    # The in-run reference: the trend signal on the same windows with pandas.
+    def pandas_trend():
+        for ctx in contexts():
+            s = pd.Series(ctx.close[-80:])
+            fast = s.ewm(span=12, adjust=False).mean().to_numpy()
+            slow = s.ewm(span=26, adjust=False).mean().to_numpy()
+            _ = fast[-2] <= slow[-2] and fast[-1] > slow[-1]
+
+    t_pd = best(pandas_trend)
+
     print(f"One account-symbol, {WINDOW}-candle window, {steps:,} steps, best of {args.repeat}")
     print(f"{'strategy':<18}{'signal/s':>12}{'signal+risk/s':>15}{'us/decision':>13}"
           f"{'vs goal':>9}")  # fmt: skip
@@ -125,31 +138,25 @@ def main() -> None:
         rate = steps / t_both
         print(f"{key:<18}{steps / t_signal:>12,.0f}{rate:>15,.0f}{t_both / steps * 1e6:>13.1f}"
               f"{rate / GOAL:>8.2f}x")  # fmt: skip
+        ratio(f"decisions.{key}.signal_risk_vs_pandas_ewm", t_pd / t_both)
 
     risk_only = best(lambda: [evaluate_entry(config, acc, TradeProposal(
         "ETHBTC", D("0.1"), D("0.098"), D("0.106"), D("0.001"), sectors,
         quote_asset="BTC", correlations=correlations)) for _ in range(steps)])  # fmt: skip
     print(f"{'risk engine only':<18}{'':>12}{steps / risk_only:>15,.0f}"
           f"{risk_only / steps * 1e6:>13.1f}")  # fmt: skip
+    ratio("decisions.risk_engine_vs_pandas_ewm", t_pd / risk_only)
 
     # A live cycle also rebuilds the account snapshot (new marks) once per candle.
     build = best(lambda: [account() for _ in range(steps)])
     print(f"{'account snapshot':<18}{'':>12}{steps / build:>15,.0f}{build / steps * 1e6:>13.1f}"
           "   (3 positions, 2 balances; built once per account per cycle)")  # fmt: skip
 
-    # The trend signal on the same windows with pandas instead of TA-Lib.
-    def pandas_trend():
-        for ctx in contexts():
-            s = pd.Series(ctx.close[-80:])
-            fast = s.ewm(span=12, adjust=False).mean().to_numpy()
-            slow = s.ewm(span=26, adjust=False).mean().to_numpy()
-            _ = fast[-2] <= slow[-2] and fast[-1] > slow[-1]
-
     strategy = registry.create("trend_following")
     t_ours = best(lambda: [run_strategy(strategy, c) for c in contexts()])
-    t_pd = best(pandas_trend)
     print(f"\ntrend signal: ours {steps / t_ours:,.0f}/s, pandas ewm {steps / t_pd:,.0f}/s "
           f"-> ours is {t_pd / t_ours:.1f}x pandas")  # fmt: skip
+    ratio("decisions.trend_signal_vs_pandas_ewm", t_pd / t_ours)
 
 
 if __name__ == "__main__":

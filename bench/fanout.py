@@ -1,6 +1,7 @@
 """Fan-out: N account-strategy pairs on one closed candle, two worker processes.
 
 Run: .venv/bin/python bench/fanout.py [--pairs 1000] [--variants 4] [--workers 2]
+     [--rounds hold,entry] [--timeout 300]
 
 Builds its own database (`spotdesk_bench_fanout`, dropped and migrated) and uses Redis
 db 14 (flushed; set `BENCH_REDIS_URL` to use another), starts the paper exchange (test
@@ -32,6 +33,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from _harness import recreate_database, wait_for_exchange
+from report import LOWER_IS_BETTER, ratio
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DB_NAME = "spotdesk_bench_fanout"
@@ -42,15 +46,6 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=DB_URL, REDIS_URL=REDIS_URL
 )
 PY = str(Path(sys.executable))
-
-
-def reset_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
 
 
 def start(args: list[str], log: str, env: dict | None = None) -> subprocess.Popen:
@@ -64,18 +59,6 @@ def start(args: list[str], log: str, env: dict | None = None) -> subprocess.Pope
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-
-
-def wait_for_exchange(url: str) -> None:
-    import requests
-
-    for _ in range(300):
-        try:
-            requests.get(f"{url}/api/v3/ping", timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError("the paper exchange did not start")
 
 
 def provision(url: str, pairs: int, variants: int) -> list:
@@ -147,7 +130,9 @@ def reference_seconds(price: Decimal, rounds: int = 2000) -> float:
     return (time.perf_counter() - started) / rounds
 
 
-def run_round(name: str, open_ms: int, klines: list, pairs: int, workers: int) -> dict:
+def run_round(
+    name: str, open_ms: int, klines: list, pairs: int, workers: int, timeout: float
+) -> dict:
     from django.db.models import Max
 
     from apps.trading.cycle.fanout import fan_out
@@ -158,7 +143,7 @@ def run_round(name: str, open_ms: int, klines: list, pairs: int, workers: int) -
     decisions = Decision.objects.filter(candle_open_time__gte=_dt(open_ms))
     closed = time.time()
     tasks = fan_out("paper", "BTCUSDT", "1m", open_ms)
-    deadline = closed + 300
+    deadline = closed + timeout
     while decisions.count() < pairs and time.time() < deadline:
         time.sleep(0.05)
     last_decision = decisions.aggregate(t=Max("created_at"))["t"].timestamp()
@@ -189,9 +174,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--variants", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    # At 5,000 pairs the entry round runs for many minutes: `--rounds hold` measures the
+    # quiet round alone.
+    parser.add_argument("--rounds", default="hold,entry")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per round")
     options = parser.parse_args()
+    wanted = set(options.rounds.split(","))
+    if not wanted or not wanted <= {"hold", "entry"}:
+        parser.error("--rounds takes hold, entry or hold,entry")
 
-    reset_database()
+    recreate_database(DB_NAME)
     import django
 
     django.setup()
@@ -269,18 +261,24 @@ def main() -> None:
         if time.time() * 1000 - (first + MINUTE_MS) > 20_000:
             time.sleep(MINUTE_MS / 1000 - (time.time() * 1000 - first - MINUTE_MS) / 1000 + 0.5)
             first = last_closed_open_ms()
-        rounds = [
-            run_round(
-                "hold",
-                first - MINUTE_MS,
-                breakout_klines(price, first - MINUTE_MS, breakout=False),
-                options.pairs,
-                options.workers,
-            ),
-            run_round(
-                "entry", first, breakout_klines(price, first), options.pairs, options.workers
-            ),
-        ]
+        rounds = []
+        if "hold" in wanted:
+            quiet = breakout_klines(price, first - MINUTE_MS, breakout=False)
+            rounds.append(
+                run_round(
+                    "hold",
+                    first - MINUTE_MS,
+                    quiet,
+                    options.pairs,
+                    options.workers,
+                    options.timeout,
+                )
+            )
+        if "entry" in wanted:
+            klines = breakout_klines(price, first)
+            rounds.append(
+                run_round("entry", first, klines, options.pairs, options.workers, options.timeout)
+            )
     finally:
         for proc in procs:
             proc.terminate()
@@ -299,6 +297,18 @@ def main() -> None:
             f"ack {ack}, {r['worker_s_per_eval'] * 1000:.1f} worker-ms per evaluation "
             f"({r['worker_s_per_eval'] / reference:.0f}x the pure decision)"
         )
+        prefix = f"fanout.{options.pairs}.{r['round']}"
+        ratio(
+            f"{prefix}.eval_vs_pure_decision",
+            r["worker_s_per_eval"] / reference,
+            better=LOWER_IS_BETTER,
+        )
+        if r["round"] == "hold":  # the goal: every decision within 5 s of the close
+            ratio(
+                f"{prefix}.last_decision_vs_5s_goal",
+                r["to_last_decision_s"] / 5,
+                better=LOWER_IS_BETTER,
+            )
 
 
 if __name__ == "__main__":

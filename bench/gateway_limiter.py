@@ -29,6 +29,7 @@ def main() -> None:
     options = parser.parse_args()
 
     import django
+    from report import ratio
 
     django.setup()
     from apps.core.redis import get_redis
@@ -72,6 +73,7 @@ def main() -> None:
     print(f"limiter reservations/s (median of {options.rounds}): {limiter_rate:,.0f}")
     print(f"reference INCRBY+PEXPIRE/s:                {reference_rate:,.0f}")
     print(f"ratio limiter/reference: {limiter_rate / reference_rate:.2f}")
+    ratio("gateway_limiter.reservations_vs_incrby", limiter_rate / reference_rate)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import talib  # noqa: E402
+from report import ratio  # noqa: E402
 
 from apps.strategies.engine.candles import Candle, klines_to_array  # noqa: E402
 from apps.strategies.engine.indicators import (  # noqa: E402
@@ -44,6 +46,11 @@ from apps.strategies.engine.indicators import batch as B  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "market"
 WINDOW = 500
+
+
+def slug(name: str) -> str:
+    """'MACD(12,26,9)' -> 'macd_12_26_9': a ratio name without punctuation."""
+    return "_".join(filter(None, re.split(r"[^a-z0-9]+", name.lower())))
 
 
 def load_series(n: int) -> tuple[np.ndarray, ...]:
@@ -135,6 +142,9 @@ def main() -> None:
             f"{'yes' if per_update < 2e-6 else 'NO':>10}{per_recompute * 1e6:>28.2f}"
             f"{per_recompute / per_update:>9.1f}x"
         )
+        ratio(
+            f"indicators.incremental.{slug(name)}_vs_window_recompute", per_recompute / per_update
+        )
 
     candle_rows = [Candle(i, c, h, lo, c, v, i) for i, (h, lo, c, v) in
                    enumerate(zip(high.tolist(), low.tolist(), closes, volume.tolist(),
@@ -184,6 +194,9 @@ def main() -> None:
             f"{name:<17}{n / t_ours / 1e6:>9.1f}{n / t_raw / 1e6:>9.1f}{n / t_pd / 1e6:>9.1f}"
             f"{t_raw / t_ours:>12.2f}x{t_pd / t_ours:>12.2f}x"
         )
+        if raw:
+            ratio(f"indicators.batch.{slug(name)}_vs_talib", t_raw / t_ours)
+        ratio(f"indicators.batch.{slug(name)}_vs_pandas", t_pd / t_ours)
     print("ours/TA-Lib < 1 is our wrapper's overhead (validation, exact power-of-two scaling);")
     print("StdDev/Bollinger/ZScore pay for an exact per-window variance instead of TA-Lib's")
     print("whole-series running sums (see indicators.batch.rolling_std).")

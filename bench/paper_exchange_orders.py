@@ -25,6 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from report import ratio as report_ratio
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a loopback bench server
 
@@ -165,6 +167,7 @@ def main() -> None:
     print(f"                bare  {[round(value) for value in references]}")
     print(f"signing alone : {signing:,.0f} signed payloads/s (python-binance, no I/O)")
     print(f"goal          : 500 orders/s -> {'met' if paper >= 500 else 'NOT met'}")
+    report_ratio("paper_exchange.orders_vs_bare_aiohttp", ratio)
 
 
 if __name__ == "__main__":
