@@ -24,6 +24,7 @@ from apps.audit.verify import verify_chain
 from apps.marketdata.models import Symbol
 
 from .models import CashFlow, Decision, Fill, Order, Position
+from .states import OrderStatus
 
 ZERO = Decimal(0)
 PAGE = 1000
@@ -224,15 +225,8 @@ def unprotected_positions(
         for order in view.open_orders
         if order["side"] == "SELL" and order["type"] in ("STOP_LOSS_LIMIT", "STOP_LOSS")
     }
-    symbols = {s.name: s for s in Symbol.objects.filter(environment="paper")}
     rows = []
-    open_positions = Position.objects.filter(
-        strategy_config_id__in=list(config_ids), status="open", opened_at__lt=opened_before
-    )
-    for position in open_positions:
-        rules = symbols.get(position.symbol)
-        if rules and position.quantity * position.average_entry_price < rules.min_notional:
-            continue
+    for position in _protectable_open_positions(config_ids, opened_before=opened_before):
         stops = Order.objects.filter(position=position, intent="stop").values_list(
             "client_order_id", flat=True
         )
@@ -242,6 +236,37 @@ def unprotected_positions(
                 "quantity": str(position.quantity), "stop_price": str(position.stop_price),
             })  # fmt: skip
     return rows
+
+
+def positions_without_a_resting_stop(
+    config_ids: Iterable[int], *, opened_before: datetime
+) -> set[int]:
+    """The database's side of the same question, cheap enough to ask every minute:
+    open positions older than `opened_before` whose own stop is not resting (new or
+    partly filled) by the platform's records. The soak samples it after every cycle."""
+    positions = list(_protectable_open_positions(config_ids, opened_before=opened_before))
+    protected = set(
+        Order.objects.filter(
+            position__in=positions,
+            intent="stop",
+            status__in=(OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED),
+        ).values_list("position_id", flat=True)
+    )
+    return {position.pk for position in positions} - protected
+
+
+def _protectable_open_positions(config_ids: Iterable[int], *, opened_before: datetime):
+    """Open positions older than `opened_before`, less those too small to carry a stop
+    (below the symbol's minimum notional at their entry price)."""
+    symbols = {s.name: s for s in Symbol.objects.filter(environment="paper")}
+    open_positions = Position.objects.filter(
+        strategy_config_id__in=list(config_ids), status="open", opened_at__lt=opened_before
+    )
+    for position in open_positions:
+        rules = symbols.get(position.symbol)
+        if rules and position.quantity * position.average_entry_price < rules.min_notional:
+            continue
+        yield position
 
 
 # --- audit and decisions ------------------------------------------------------------------

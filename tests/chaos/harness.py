@@ -4,13 +4,12 @@ recovery (faults off, reconciliation) and the invariants table."""
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-
-from django.utils import timezone
 
 from apps.core.redis import get_redis
 from apps.exchange.for_account import gateway_for_account
@@ -25,6 +24,9 @@ from .world import INTERVAL, SYMBOL, World, scripted_closes
 MINUTE_MS = 60_000
 STEP_EVERY = 3.0  # wall seconds between market seconds while a candle is decided
 HEARTBEATS = ("spotdesk:heartbeat:streams:paper:0", "spotdesk:heartbeat:userdata:paper:0")
+# A cycle that must leave every position protected: processes up, no fault that stops
+# orders from reaching the exchange (latency only slows them).
+HARMLESS_FAULTS = {"latency"}
 
 
 @dataclass
@@ -34,6 +36,8 @@ class SoakReport:
     faults: Counter = field(default_factory=Counter)
     kills: Counter = field(default_factory=Counter)
     late_minutes: int = 0
+    protection_samples: int = 0
+    orders_by_minute: dict = field(default_factory=dict)
     totals: dict = field(default_factory=dict)
     violations: dict = field(default_factory=dict)
 
@@ -56,6 +60,9 @@ class SoakReport:
             "faults: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())),
             "kills (SIGKILL): " + ", ".join(f"{k} {v}" for k, v in sorted(self.kills.items())),
             f"minutes not fully decided before the next one: {self.late_minutes}",
+            f"protection sampled after {self.protection_samples} clean cycles",
+            "orders created per soak minute: "
+            + ", ".join(f"{m}: {n}" for m, n in sorted(self.orders_by_minute.items())),
             "totals: " + ", ".join(f"{k} {v}" for k, v in self.totals.items()),
             self.table(),
         ])  # fmt: skip
@@ -68,6 +75,9 @@ class Soak:
         self.size, self.schedule, self.minute_timeout = size, schedule, minute_timeout
         self.report = SoakReport(size)
         self.opens: list[int] = []
+        self.unprotected_streaks: list[dict] = []
+        self._unprotected: set[int] = set()
+        self._minute_starts: list[datetime] = []  # wall clock, when each minute's faults went on
         self._into_minute, self._last_step = 0, time.monotonic()
 
     # -- the exchange's admin API ----------------------------------------------------------
@@ -129,13 +139,15 @@ class Soak:
         first_open = market_ms // MINUTE_MS * MINUTE_MS
         self._into_minute = market_ms - first_open
         for minute in range(self.size.minutes):
+            self._minute_starts.append(datetime.now(tz=UTC))
             rules = self._set_faults(self.schedule.faults_at(minute))
             self._advance(MINUTE_MS - self._into_minute)  # the candle closes
             self._into_minute = 0
             self.opens.append(first_open + minute * MINUTE_MS)
             self._kills_and_restarts(minute)
-            self._wait_for_decisions(self.opens[-1])
+            decided = self._wait_for_decisions(self.opens[-1])
             self._count_hits(rules)
+            self._sample_protection(minute, clean=decided and self._undisturbed(minute))
         self._admin("DELETE", "/admin/faults")
         for name in ("worker", "beat", "streams"):
             self.fleet.start(name)  # anything still down comes back for the recovery
@@ -155,6 +167,34 @@ class Soak:
             time.sleep(max(0.0, began + offset - time.monotonic()))
             getattr(self.fleet, action)(process)
 
+    def _undisturbed(self, minute: int) -> bool:
+        schedule = self.schedule
+        return not (
+            set(schedule.faults_at(minute)) - HARMLESS_FAULTS
+            or schedule.kills_at(minute)
+            or schedule.restarts_at(minute)
+        )
+
+    def _sample_protection(self, minute: int, *, clean: bool) -> None:
+        """After every minute: the open positions without a resting stop. One seen so
+        at the end of a minute and still so after a clean cycle (everything up, no
+        order-stopping fault) stayed unprotected for more than one cycle. A second
+        look a moment later spares a stop caught between cancel and replace."""
+        now_ms = self._admin("GET", "/admin/clock")["marketTime"]
+        now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+        ids = self.world.config_ids
+        unprotected = invariants.positions_without_a_resting_stop(ids, opened_before=now)
+        if clean:
+            self.report.protection_samples += 1
+            suspects = unprotected & self._unprotected
+            if suspects:
+                time.sleep(2.0)
+                suspects &= invariants.positions_without_a_resting_stop(ids, opened_before=now)
+            self.unprotected_streaks += [
+                {"position": pk, "minute": minute} for pk in sorted(suspects)
+            ]
+        self._unprotected = unprotected
+
     def _decided(self, open_ms: int) -> int:
         opened = datetime.fromtimestamp(open_ms / 1000, tz=UTC)
         return Decision.objects.filter(
@@ -165,23 +205,25 @@ class Soak:
         self._admin("POST", "/admin/clock/advance", {"ms": ms})
         self._last_step = time.monotonic()
 
-    def _wait_for_decisions(self, open_ms: int) -> None:
+    def _wait_for_decisions(self, open_ms: int) -> bool:
         """Until every config decided this candle (the pace of the replay), unless a
         process that must carry it is down: the market does not wait for a dead worker.
         Meanwhile market time keeps moving within the next minute (a second every
         STEP_EVERY seconds, never up to its close), as a live market would: a stream
-        that hears nothing for half a minute is taken for stalled."""
+        that hears nothing for half a minute is taken for stalled. True when every
+        config decided in time."""
         deadline = time.monotonic() + self.minute_timeout
         while self.fleet.is_up("worker") and self.fleet.is_up("streams"):
             if self._decided(open_ms) >= len(self.world.configs):
-                return
+                return True
             if time.monotonic() > deadline:
                 self.report.late_minutes += 1
-                return
+                return False
             if time.monotonic() - self._last_step > STEP_EVERY and self._into_minute < 50_000:
                 self._advance(1000)
                 self._into_minute += 1000
             time.sleep(0.2)
+        return False
 
     def _settle(self, timeout: float = 240.0) -> None:
         """Every candle decided (or the time is up), then every account reconciled
@@ -211,6 +253,7 @@ class Soak:
         """Stop every process, read the exchange once per account, run the invariants."""
         self.fleet.stop_all()
         world, ids = self.world, self.world.config_ids
+        last_open = datetime.fromtimestamp(self.opens[-1] / 1000, tz=UTC)
         views = [
             invariants.exchange_view(account, gateway=gateway_for_account(account),
                                      symbols=[SYMBOL])
@@ -223,13 +266,22 @@ class Soak:
                 invariants.position_mismatches(ids),
             "balances differing from positions + reserve":
                 invariants.balance_mismatches(views, world.funded, ["BTC", "USDT"]),
+            # At the end by the exchange (older than the last candle: it and the
+            # settling since are a cycle), and after every clean cycle by the records.
             "positions without a stop for more than one cycle":
-                invariants.unprotected_positions(views, ids, opened_before=timezone.now()),
+                invariants.unprotected_positions(views, ids, opened_before=last_open)
+                + self.unprotected_streaks,
             "audit chains broken": invariants.broken_audit_chains(world.organization_ids),
             "candle closes without exactly one decision per config":
                 invariants.candles_without_one_decision(
                     ids, symbol=SYMBOL, interval=INTERVAL, open_times_ms=self.opens),
         }  # fmt: skip
+        created = Order.objects.filter(strategy_config_id__in=ids).values_list(
+            "created_at", flat=True
+        )
+        self.report.orders_by_minute = dict(
+            Counter(bisect.bisect_right(self._minute_starts, at) - 1 for at in created)
+        )
         decisions = Decision.objects.filter(strategy_config_id__in=ids)
         signals = Counter(decisions.values_list("signal", "outcome"))
         self.report.totals = {
@@ -237,7 +289,9 @@ class Soak:
             "signals/outcomes": dict(
                 sorted((f"{a}/{b or '-'}", n) for (a, b), n in signals.items())
             ),
-            "failed attempts": decisions.exclude(error="").count(),
+            "failed attempts": dict(
+                Counter(e[:70] for e in decisions.exclude(error="").values_list("error", flat=True))
+            ),
             "risk rejections": dict(
                 Counter(
                     verdict["rule"]

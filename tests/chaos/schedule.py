@@ -23,6 +23,22 @@ RULES = {
 }  # fmt: skip
 RULE_BUDGET = 10_000
 MAINTENANCE_SECONDS = 6
+# When orders are sent: every config is flat when the run starts and enters on the
+# first candle its cycle completes (the one closing in minute 0 unless a fault or a kill
+# holds it up; the run's report counts orders per minute); later the scripted market
+# (world.scripted_closes) breaks out every PULSE_EVERY minutes, its breakout candle
+# closing in minute PULSE_OFFSET + 1 + k * PULSE_EVERY. The first window of each fault
+# that only bites orders covers the opening entries (OPENING_WINDOW minutes from minute
+# 0), later ones a breakout minute.
+FIRST_ENTRY_MINUTE = 0
+PULSE_EVERY, PULSE_OFFSET = 10, 2
+ORDER_FAULTS = ("error", "accepted_unknown")
+OPENING_WINDOW = 4
+
+
+def order_minutes(minutes: int) -> list[int]:
+    breakouts = range(PULSE_OFFSET + 1, minutes, PULSE_EVERY)
+    return [FIRST_ENTRY_MINUTE, *breakouts] if minutes > FIRST_ENTRY_MINUTE else []
 
 
 @dataclass(frozen=True)
@@ -73,8 +89,10 @@ class Schedule:
 
 def make_schedule(size: SoakSize) -> Schedule:
     """Every fault kind gets windows of market minutes (about a sixth of the run in
-    all, the maintenance window once); each process is killed about once per 40
-    market minutes (at least once), the last minute left quiet for the recovery."""
+    all, the maintenance window once), those of 5xx and unknown outcomes each over a
+    minute when orders are sent (the first over the opening entries); each process is
+    killed about once per 40 market minutes (at least once), the last minute left
+    quiet for the recovery."""
     rng = random.Random(f"soak:{size.seed}")
     minutes = max(2, size.minutes)
     last = minutes - 2  # nothing is planned in the last minute
@@ -82,9 +100,18 @@ def make_schedule(size: SoakSize) -> Schedule:
     window = max(1, minutes // 30)
     for kind in FAULT_KINDS:
         windows = 1 if kind == "maintenance" else max(1, minutes // (window * 36))
-        for _ in range(windows):
-            start = rng.randint(0, max(0, last - window + 1))
-            for minute in range(start, min(last, start + window - 1) + 1):
+        targets = [minute for minute in order_minutes(minutes) if minute <= last]
+        for number in range(windows):
+            length = window
+            if kind in ORDER_FAULTS and targets and number == 0:
+                # From the opening entries on, long enough to outlast a killed worker
+                # that delays them (a kill keeps a process down two minutes at most).
+                start, length = targets[0], max(window, OPENING_WINDOW)
+            elif kind in ORDER_FAULTS and targets:
+                start = max(0, rng.choice(targets[1:] or targets) - rng.randint(0, window - 1))
+            else:
+                start = rng.randint(0, max(0, last - window + 1))
+            for minute in range(start, min(last, start + length - 1) + 1):
                 faults.setdefault(minute, []).append(kind)
     kills = []
     for process in PROCESSES:

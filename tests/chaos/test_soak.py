@@ -9,7 +9,15 @@ full soak (`make test-chaos`); SOAK_SHORT_* for the short run inside `make test`
 
 import pytest
 
-from .schedule import FAULT_KINDS, PROCESSES, SoakSize, make_schedule
+from .schedule import (
+    FAULT_KINDS,
+    OPENING_WINDOW,
+    ORDER_FAULTS,
+    PROCESSES,
+    SoakSize,
+    make_schedule,
+    order_minutes,
+)
 
 
 def test_the_same_seed_gives_the_same_schedule_and_every_fault_and_process_is_in_it():
@@ -23,6 +31,11 @@ def test_the_same_seed_gives_the_same_schedule_and_every_fault_and_process_is_in
         assert kinds == set(FAULT_KINDS)
         assert {kill.process for kill in planned.kills} == set(PROCESSES)
         assert all(kill.minute + kill.down_minutes < minutes - 1 for kill in planned.kills)
+        # Faults that only bite orders are on from the opening entries' minute.
+        opening = range(order_minutes(minutes)[0], minutes - 1)[:OPENING_WINDOW]
+        for kind in ORDER_FAULTS:
+            hit = {minute for minute, kinds in planned.faults.items() if kind in kinds}
+            assert set(opening) <= hit, (kind, sorted(hit))
 
 
 def _assert_sound(report, size):
@@ -44,4 +57,8 @@ def test_a_short_seeded_soak_loses_and_doubles_nothing(run_soak):
 @pytest.mark.timeout(6 * 3600)
 def test_the_full_seeded_soak_loses_and_doubles_nothing(run_soak):
     size = SoakSize.from_env("SOAK", accounts=50, strategies=3, minutes=120, seed="soak-1")
-    _assert_sound(run_soak(size), size)
+    report = run_soak(size)
+    _assert_sound(report, size)
+    # At this size every request-level fault is drawn many times: each must have bitten.
+    for kind in ("error", "accepted_unknown", "latency", "rate_limit"):
+        assert report.faults[kind] > 0, report.summary()

@@ -14,6 +14,8 @@ from apps.strategies.services import resume_strategy_config
 from tests.accounts.factories import make_org
 from tests.trading.support import active_account, make_config
 
+from .schedule import PULSE_EVERY, PULSE_OFFSET
+
 SYMBOL, INTERVAL = "BTCUSDT", "1m"
 FUNDING = {"USDT": Decimal("10000"), "BTC": Decimal("0.01")}  # the BTC is an unmanaged reserve
 # Short periods: a 1m market of two hours gives each of them something to do.
@@ -76,7 +78,7 @@ def scripted_closes(start_price: Decimal, minutes: int) -> tuple[list[str], list
     median = volumes[len(volumes) // 2] or Decimal(1)
     closes, amounts, level = [], [], Decimal(1)
     for minute, row in enumerate(rows[1:]):
-        pulse = minute % 10 == 2
+        pulse = minute % PULSE_EVERY == PULSE_OFFSET
         if pulse:
             level *= BREAKOUT_STEP
         move = (Decimal(row[4]) / first - 1) * MOVE_SCALE

@@ -166,6 +166,29 @@ def test_an_open_position_without_its_stop_on_the_exchange_is_unprotected(paper_
     )
 
 
+def test_the_database_sample_sees_a_position_without_a_resting_stop(paper_account):
+    account = _account(paper_account)
+    config = make_config(account, interval="1m")
+    position = _entry(config, quantity="0.01")
+    later = position.opened_at + timedelta(seconds=1)
+
+    def sample(before=later):
+        return invariants.positions_without_a_resting_stop([config.pk], opened_before=before)
+
+    assert sample() == {position.pk}
+    assert sample(position.opened_at) == set()  # younger than one cycle
+    stop = (position.average_entry_price * D("0.95")).quantize(D("0.01"))
+    Position.objects.filter(pk=position.pk).update(stop_price=stop)
+    position.refresh_from_db()
+    sync_protection(
+        position=position, exit_config=ExitConfig(), gateway=gateway_for_account(account)
+    )
+    assert sample() == set()
+    # A stop that is no longer resting (cancelled, say) protects nothing.
+    Order.objects.filter(position=position, intent="stop").update(status=OrderStatus.CANCELED)
+    assert sample() == {position.pk}
+
+
 def test_an_altered_audit_row_breaks_its_chain(paper_account):
     account = _account(paper_account)
     org_id = account.organization_id
