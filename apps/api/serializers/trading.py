@@ -25,6 +25,8 @@ from apps.trading.models import (
     Trade,
 )
 
+from .rows import ReadOnlyRowSerializer
+
 
 def _read_only(model_class, names):
     """A ModelSerializer over `names`, every one read-only."""
@@ -37,7 +39,7 @@ def _read_only(model_class, names):
     return Meta
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         Order,
         [
@@ -50,7 +52,7 @@ class OrderSerializer(serializers.ModelSerializer):
     )  # fmt: skip
 
 
-class FillSerializer(serializers.ModelSerializer):
+class FillSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         Fill,
         [
@@ -61,7 +63,7 @@ class FillSerializer(serializers.ModelSerializer):
     )  # fmt: skip
 
 
-class PositionSerializer(serializers.ModelSerializer):
+class PositionSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         Position,
         [
@@ -75,7 +77,7 @@ class PositionSerializer(serializers.ModelSerializer):
     )  # fmt: skip
 
 
-class TradeSerializer(serializers.ModelSerializer):
+class TradeSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         Trade,
         [
@@ -86,20 +88,20 @@ class TradeSerializer(serializers.ModelSerializer):
     )  # fmt: skip
 
 
-class CashFlowSerializer(serializers.ModelSerializer):
+class CashFlowSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         CashFlow,
         ["id", "account", "kind", "asset", "amount", "value", "occurred_at", "source"],
     )
 
 
-class EquitySnapshotSerializer(serializers.ModelSerializer):
+class EquitySnapshotSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         EquitySnapshot, ["id", "account", "taken_at", "equity", "unrealized_pnl", "net_flows"]
     )
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(ReadOnlyRowSerializer):
     Meta = _read_only(
         Decision,
         [
