@@ -47,6 +47,9 @@ class AccountLock(RedisLease):
 
 class Claim(enum.StrEnum):
     CLAIMED = "claimed"  # go ahead, then call complete() or abandon()
+    # Claimed before by a worker that neither completed nor abandoned it (it died):
+    # go ahead, once sure that worker's work did not get done.
+    RETAKEN = "retaken"
     DONE = "done"  # handled before: do nothing
     IN_PROGRESS = "in_progress"  # another worker is handling it right now
     STALE = "stale"  # older than the maximum trigger age: do nothing
@@ -78,7 +81,8 @@ class TriggerGuard:
         # "running" expires with the lock: a claim whose worker died can be retaken
         # by the redelivered task, if the trigger is still young enough.
         if self.redis.set(key, "running", nx=True, px=self.running_ms):
-            return Claim.CLAIMED
+            first = self.redis.set(f"{key}:started", "1", nx=True, ex=self.memory_s)
+            return Claim.CLAIMED if first else Claim.RETAKEN
         return Claim.DONE if self.redis.get(key) == "done" else Claim.IN_PROGRESS
 
     def complete(self, account_id: int, trigger: str) -> None:
@@ -87,4 +91,5 @@ class TriggerGuard:
     def abandon(self, account_id: int, trigger: str) -> None:
         """The work failed before any effect: let a retry claim it again."""
         key = self.key(account_id, trigger)
-        self.redis.eval(RELEASE_IF_VALUE, 1, key, "running")
+        if self.redis.eval(RELEASE_IF_VALUE, 1, key, "running"):
+            self.redis.delete(f"{key}:started")

@@ -99,6 +99,10 @@ def test_a_trigger_is_handled_once_per_account(redis_client):
     assert guard.claim(1, trigger, now - 1000, now_ms=now) is Claim.DONE
     guard.abandon(2, trigger)  # failed before any effect: may be retried
     assert guard.claim(2, trigger, now - 1000, now_ms=now) is Claim.CLAIMED
+    # A claim whose worker died (its "running" expired, never completed nor abandoned)
+    # is retaken, and says so: the retaker checks whether the work got done.
+    redis_client.delete(TriggerGuard.key(2, trigger))
+    assert guard.claim(2, trigger, now - 1000, now_ms=now) is Claim.RETAKEN
 
 
 def test_a_stale_trigger_is_refused(redis_client):

@@ -19,7 +19,7 @@ from apps.strategies.models import StrategyConfig
 
 from .. import protection
 from ..locks import AccountLock, Claim, TriggerGuard
-from ..models import Position
+from ..models import Decision, Position
 from ..services import record_decision
 from .entries import add_to_position, enter, risk_config_for
 from .exits import manage_position
@@ -74,6 +74,11 @@ def _run_account(config, trigger: Trigger, group, symbol_row, redis) -> Result:
     if claim is Claim.STALE:
         _record_stale(config, trigger, group, redis, guard)
         return Result.STALE
+    if claim is Claim.RETAKEN and _decided_before(config, trigger):
+        # The worker that claimed it died between recording its decision (the last
+        # step, after any order) and marking the trigger done: nothing is left to do.
+        guard.complete(account.pk, key)
+        return Result.SKIPPED
     try:
         if _quiet(config, trigger, group):
             try:
@@ -98,6 +103,14 @@ def _run_account(config, trigger: Trigger, group, symbol_row, redis) -> Result:
     guard.complete(account.pk, key)
     CYCLE_SECONDS.labels(outcome="evaluated").observe(time.perf_counter() - started)
     return Result.EVALUATED
+
+
+def _decided_before(config, trigger: Trigger) -> bool:
+    opened = ms_to_datetime(trigger.open_time_ms)
+    return Decision.objects.filter(
+        strategy_config_id=config.pk, symbol=trigger.symbol, interval=trigger.interval,
+        candle_open_time=opened, error="",
+    ).exists()  # fmt: skip
 
 
 class NeedsLock(Exception):

@@ -9,7 +9,7 @@ import pytest
 from apps.accounts.models import AccountStatus, ExchangeAccount
 from apps.exchange.for_account import gateway_for_account
 from apps.trading.cycle.group import run_group
-from apps.trading.locks import AccountLock
+from apps.trading.locks import AccountLock, Claim, TriggerGuard
 from apps.trading.models import Decision, Order, Position
 from apps.trading.states import OrderStatus
 
@@ -87,6 +87,35 @@ def test_a_redelivered_trigger_places_no_second_order(breakout):
     assert again.counts == {"skipped": 1}
     assert Order.objects.filter(strategy_config=configs[0], intent="entry").count() == 1
     assert Decision.objects.filter(strategy_config=configs[0]).count() == 1
+
+
+def test_a_worker_that_died_after_deciding_leaves_nothing_to_redo(breakout, redis_client):
+    """Killed between recording its decision and marking the trigger done: its claim
+    expires, the redelivered task retakes it and finds the decision (found by the soak:
+    three configs with two decisions for one candle after a SIGKILL of the worker)."""
+    configs, open_ms = breakout(1)
+    config = configs[0]
+    _run(configs, open_ms)
+    trigger = f"BTCUSDT:1m:{open_ms}:{config.pk}"
+    redis_client.delete(TriggerGuard.key(config.account_id, trigger))  # "done" never written
+    again = _run(configs, open_ms)
+    assert again.counts == {"skipped": 1}
+    assert Decision.objects.filter(strategy_config=config).count() == 1
+    assert Order.objects.filter(strategy_config=config, intent="entry").count() == 1
+    assert redis_client.get(TriggerGuard.key(config.account_id, trigger)) == "done"
+
+
+def test_a_retaken_trigger_without_a_decision_is_evaluated(breakout, redis_client):
+    configs, open_ms = breakout(1)
+    config = configs[0]
+    guard = TriggerGuard(redis_client)
+    trigger = f"BTCUSDT:1m:{open_ms}:{config.pk}"
+    close_ms = open_ms + MINUTE_MS
+    assert guard.claim(config.account_id, trigger, close_ms) is Claim.CLAIMED
+    redis_client.delete(TriggerGuard.key(config.account_id, trigger))  # died before deciding
+    report = _run(configs, open_ms)
+    assert report.counts == {"evaluated": 1}
+    assert Decision.objects.get(strategy_config=config).signal == "enter_long"
 
 
 def test_the_next_candle_manages_the_open_position_instead_of_entering_again(breakout):
