@@ -30,7 +30,6 @@ Step = tuple[str, Callable, Callable]
 # A ModelSerializer for rows that are only ever read (see the module's note). No
 # docstring on purpose: the OpenAPI schema would give it to every resource.
 class ReadOnlyRowSerializer(serializers.ModelSerializer):
-
     def to_representation(self, instance):
         plan = type(self).__dict__.get("_shared_row_plan") or self.__dict__.get("_row_plan")
         if plan is None:
