@@ -1,10 +1,12 @@
 """Set-up the process benchmarks share: a fresh migrated database of their own, and
-waiting for the paper exchange they start to answer."""
+a paper exchange on the test clock without rate limits to speak of, waited for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,3 +33,20 @@ def wait_for_exchange(url: str) -> None:
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("the paper exchange did not start")
+
+
+def start_unlimited_exchange(
+    port: int, *, admin_token: str, log_name: str, options: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """The paper exchange on the test clock, no replay data, limits far above what a
+    bench asks (the bench measures Spotdesk, not the exchange's rate limits); its
+    output goes to `log_name` in the temporary directory."""
+    log = (Path(tempfile.gettempdir()) / log_name).open("w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "apps.paper_exchange", "--port", str(port), "--test-clock",
+         "--no-data", "--admin-token", admin_token, "--weight-limit", "100000000",
+         "--raw-limit", "1000000000", "--orders-10s", "1000000", "--orders-1d", "100000000",
+         *options],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip

@@ -24,14 +24,17 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _harness import recreate_database, wait_for_exchange  # noqa: E402
+from _harness import (  # noqa: E402
+    recreate_database,
+    start_unlimited_exchange,
+    wait_for_exchange,
+)
 
 DB_NAME = "spotdesk_bench_profile"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
@@ -44,14 +47,12 @@ PY = sys.executable
 
 
 def start_exchange(port: int) -> subprocess.Popen:
-    log = (Path(tempfile.gettempdir()) / "bench-profile-exchange.log").open("w")
-    return subprocess.Popen(
-        [PY, "-m", "apps.paper_exchange", "--port", str(port), "--test-clock", "--no-data",
-         "--history-days", "2", "--admin-token", ADMIN_TOKEN, "--weight-limit", "100000000",
-         "--raw-limit", "1000000000", "--orders-10s", "1000000", "--orders-1d", "100000000"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    return start_unlimited_exchange(
+        port,
+        admin_token=ADMIN_TOKEN,
+        log_name="bench-profile-exchange.log",
+        options=("--history-days", "2"),
+    )
 
 
 def provision(url: str, accounts: int) -> list[int]:

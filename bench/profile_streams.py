@@ -28,13 +28,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _harness import recreate_database  # noqa: E402
+from _harness import recreate_database, start_unlimited_exchange  # noqa: E402
 
 DB_NAME = "spotdesk_bench_profile_streams"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
@@ -49,15 +48,12 @@ PY = sys.executable
 
 
 def start_exchange(port: int) -> subprocess.Popen:
-    log = (Path(tempfile.gettempdir()) / "bench-profile-streams-exchange.log").open("w")
-    return subprocess.Popen(
-        [PY, "-m", "apps.paper_exchange", "--port", str(port), "--test-clock", "--no-data",
-         "--symbols", ",".join(SYMBOLS), "--history-days", "1", "--admin-token", ADMIN_TOKEN,
-         "--weight-limit", "100000000", "--raw-limit", "1000000000", "--orders-10s", "1000000",
-         "--orders-1d", "100000000"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    return start_unlimited_exchange(
+        port,
+        admin_token=ADMIN_TOKEN,
+        log_name="bench-profile-streams-exchange.log",
+        options=("--symbols", ",".join(SYMBOLS), "--history-days", "1"),
+    )
 
 
 def admin(url: str):
