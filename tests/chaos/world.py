@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from apps.accounts.actors import Actor
 from apps.paper_exchange.config import default_data_dir
+from apps.risk.services import create_risk_profile
 from apps.strategies.services import resume_strategy_config
 from tests.accounts.factories import make_org
 from tests.trading.support import active_account, make_config
@@ -29,6 +30,12 @@ STRATEGIES = (
 )  # fmt: skip
 REAL_KLINES = default_data_dir() / "binance" / "XRPETH-1m-2019-10-11.csv"
 MOVE_SCALE = Decimal(4)
+# The default profile halts an account after three entries a UTC day, so in a long soak
+# every account halts early and the later fault windows meet no orders. The soak's
+# profile lets accounts trade all along; the drawdown breaker and the per-entry limits
+# (heat, open positions, reward:risk) stay as they are.
+SOAK_RISK = {"max_trades_per_day": None, "daily_loss_limit_pct": None,
+             "cooldown_after_losses": None}  # fmt: skip
 BREAKOUT_STEP = Decimal("1.008")
 
 
@@ -49,6 +56,7 @@ class World:
 
 def build_world(admin, *, accounts: int, strategies: int) -> World:
     world = World()
+    profile = create_risk_profile(name="soak", overrides=dict(SOAK_RISK))
     for index in range(accounts):
         key = admin.create_key({asset: str(amount) for asset, amount in FUNDING.items()})
         account = active_account(make_org(), api_key=key["apiKey"], secret=key["secretKey"])
@@ -58,7 +66,7 @@ def build_world(admin, *, accounts: int, strategies: int) -> World:
             strategy, params = STRATEGIES[slot % len(STRATEGIES)]
             config = make_config(
                 account, name=f"soak {index}-{slot}", strategy=strategy, params=dict(params),
-                symbols=(SYMBOL,), interval=INTERVAL,
+                symbols=(SYMBOL,), interval=INTERVAL, risk_profile=profile,
             )  # fmt: skip
             resume_strategy_config(actor=Actor.for_system(), config=config)
             config.refresh_from_db()

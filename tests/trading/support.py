@@ -57,7 +57,7 @@ def active_account(organization=None, **kwargs) -> ExchangeAccount:
 
 
 def make_config(account, *, name=None, symbols=("BTCUSDT",), strategy="trend_following",
-                params=None, interval="1h"):  # fmt: skip
+                params=None, interval="1h", risk_profile=None):  # fmt: skip
     return strategy_services.create_strategy_config(
         actor=Actor.for_system(),
         account=account,
@@ -66,6 +66,7 @@ def make_config(account, *, name=None, symbols=("BTCUSDT",), strategy="trend_fol
         symbols=list(symbols),
         interval=interval,
         params=params or {},
+        risk_profile=risk_profile,
     )
 
 
