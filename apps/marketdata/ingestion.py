@@ -138,6 +138,9 @@ class MarketDataShard:
             on_closed_kline=self._closed_kline,
             backfill=self._backfill,
             on_event=self._event,
+            # The catch-up on connect asks which klines closed by now: the exchange's
+            # now (wall clock plus the measured offset), not this host's.
+            clock=gateway.exchange_now_ms,
         )
 
     def plan(self) -> StreamPlan:

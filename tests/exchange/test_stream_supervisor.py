@@ -81,7 +81,7 @@ def rest_backfill(url: str):
     )
 
 
-async def start_supervisor(proxy, market, **config):
+async def start_supervisor(proxy, market, clock=None, **config):
     delivered: dict[str, list[int]] = {symbol: [] for symbol in SYMBOLS}
 
     async def on_closed_kline(symbol, interval, row):
@@ -92,7 +92,7 @@ async def start_supervisor(proxy, market, **config):
         on_closed_kline=on_closed_kline,
         backfill=rest_backfill(market.url),
         config=SupervisorConfig(backoff_initial=0.05, backoff_max=0.2, **config),
-        clock=lambda: market.now,
+        clock=clock or (lambda: market.now),
     )
     supervisor.start()
     await supervisor.subscribe([kline_stream(symbol, "1m") for symbol in SYMBOLS])
@@ -158,6 +158,74 @@ async def test_klines_closed_during_an_outage_are_backfilled_on_reconnect(clocke
         await market.advance(5 * MINUTE)
         proxy.refuse(False)
         # No kline closes after the reconnect: only the catch-up can fill the gap.
+        await settle(delivered, market)
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_close_missed_while_away_is_fetched_on_the_first_update_whatever_the_clock(
+    clocked_exchange, proxy
+):
+    """The catch-up on connect asks the local clock what has closed; here it lags far
+    behind the exchange's (a replayed market, a skewed host), so it sees nothing missed.
+    The open kline's first update proves the earlier ones closed: they are fetched then,
+    not an interval later when the next close would reveal the gap."""
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market, clock=lambda: 0)
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.refuse()
+        proxy.drop_all()
+        to_mid_minute = (MINUTE // 2 - market.now % MINUTE) % MINUTE
+        if to_mid_minute:
+            await market.advance(to_mid_minute, step=to_mid_minute)
+        await market.advance(3 * MINUTE)  # klines close while nobody listens
+        connections = proxy.connections
+        proxy.refuse(False)
+        deadline = asyncio.get_running_loop().time() + 10
+        while proxy.connections == connections:
+            assert asyncio.get_running_loop().time() < deadline, "no reconnect"
+            await asyncio.sleep(0.05)
+        await market.advance(10_000, step=5_000)  # updates of the open kline; no close
+        assert market.now % MINUTE > MINUTE // 2  # still inside the same minute
+        await settle(delivered, market, timeout=5)
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_gap_rest_cannot_fill_is_retried_on_a_timer_not_per_update(clocked_exchange, proxy):
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(
+        proxy, market, clock=lambda: 0, gap_retry_seconds=60
+    )
+    fetch, calls = supervisor._backfill, []
+
+    def failing_once(*gap):
+        calls.append(gap)
+        if gap[0] == "BTCUSDT" and len([c for c in calls if c[0] == "BTCUSDT"]) == 1:
+            raise requests.ConnectionError("exchange unreachable")
+        return fetch(*gap)
+
+    supervisor._backfill = failing_once
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.refuse()
+        proxy.drop_all()
+        to_mid_minute = (MINUTE // 2 - market.now % MINUTE) % MINUTE
+        if to_mid_minute:
+            await market.advance(to_mid_minute, step=to_mid_minute)
+        await market.advance(2 * MINUTE)
+        proxy.refuse(False)
+        await market.advance(20_000, step=2_000)  # ten updates of the open kline
+        # BTCUSDT's first fetch failed and its later updates waited for the timer;
+        # ETHUSDT's gap was filled at its first update.
+        assert [c[0] for c in calls] in (["BTCUSDT", "ETHUSDT"], ["ETHUSDT", "BTCUSDT"])
+        assert delivered["ETHUSDT"][-1] == (market.now // MINUTE) * MINUTE - MINUTE
+        await market.advance(MINUTE)  # the next close reveals the gap anyway
         await settle(delivered, market)
         assert_complete(delivered, market)
     finally:

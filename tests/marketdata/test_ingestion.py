@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -284,3 +285,16 @@ async def test_candles_that_closed_while_no_process_followed_are_delivered_on_re
 
     await follow(then=next_close)
     assert closed == [*missed, missed[-1] + MINUTE]
+
+
+def test_the_catch_up_on_connect_reads_the_exchanges_clock(paper, exchange):
+    """A host clock two minutes behind the exchange's would have the catch-up miss the
+    last two closes: it asks the exchange's time (the host's plus the measured offset)."""
+    paper.faults(clockSkewMs=120_000)
+    try:
+        shard = MarketDataShard(environment="paper", refresh_seconds=60)
+        shard._gateway.sync_time()
+        ahead = shard.supervisor._clock() - int(time.time() * 1000)
+        assert 119_000 < ahead < 121_000
+    finally:
+        paper.clear_faults()

@@ -13,6 +13,11 @@ of streams, kept alive whatever the network does, without ever missing a closed 
   the loss into a REST backfill.
 - After every (re)connect and whenever a closed kline arrives out of sequence, the
   missing closed klines are fetched from REST, so the consumer sees each exactly once.
+- An update of an open kline proves every earlier kline has closed, by the exchange's
+  own clock: if the last close seen is older than the one before it (its close was
+  lost, or fell while reconnecting), it is fetched at once rather than when the next
+  close reveals the gap, an interval later. This holds however far the local clock
+  is from the exchange's, where the catch-up on connect has to trust the local one.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class SupervisorConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     drop_alert_interval: float = 60.0  # at most one slow-consumer alert per interval
+    gap_retry_seconds: float = 5.0  # a gap that REST could not fill waits this long to retry
 
 
 @dataclass
@@ -110,6 +116,7 @@ class MarketStreamSupervisor:
         self._dropped = 0
         self._lost_messages = False
         self._last_drop_alert = float("-inf")
+        self._gap_retry_at: dict[tuple[str, str], float] = {}
 
     # --- subscriptions -----------------------------------------------------------
     async def subscribe(self, streams: list[str]) -> None:
@@ -257,10 +264,13 @@ class MarketStreamSupervisor:
         stream, data = message.get("stream"), message.get("data")
         if stream is None or not isinstance(data, dict):
             return  # control replies ({"result": null, "id": n})
-        if data.get("e") == "kline" and data["k"].get("x"):
+        if data.get("e") == "kline":
             kline = data["k"]
-            await self._closed_kline(kline["s"], kline["i"], kline_row(kline))
-        elif self._on_event is not None:
+            if kline.get("x"):
+                await self._closed_kline(kline["s"], kline["i"], kline_row(kline))
+                return
+            await self._closed_before_open(kline["s"], kline["i"], int(kline["t"]))
+        if self._on_event is not None:
             await self._on_event(stream, data)
 
     async def _closed_kline(self, symbol: str, interval: str, row: list) -> None:
@@ -274,6 +284,24 @@ class MarketStreamSupervisor:
                 await self._deliver_backfill(symbol, interval, *gap)
             self.tracker.record(symbol, interval, open_time)
             await self._on_closed_kline(symbol, interval, row)
+
+    async def _closed_before_open(self, symbol: str, interval: str, open_time: int) -> None:
+        """The kline opened at `open_time` is updating: deliver any earlier one whose
+        close never arrived. Checked without the lock first (the common case is no gap);
+        a gap REST could not fill is retried after `gap_retry_seconds`, not per update."""
+        key = (symbol, interval)
+        if not self.tracker.missing_before(symbol, interval, open_time):
+            return
+        if time.monotonic() < self._gap_retry_at.get(key, float("-inf")):
+            return
+        async with self._delivery_lock:
+            gap = self.tracker.missing_before(symbol, interval, open_time)
+            if gap:
+                self._gap_retry_at[key] = time.monotonic() + self.config.gap_retry_seconds
+                try:
+                    await self._deliver_backfill(symbol, interval, *gap)
+                except Exception:  # the update itself still goes on to its handler
+                    logger.exception("backfill of %s %s %s failed", symbol, interval, gap)
 
     async def _catch_up(self, streams: list[str]) -> None:
         """After a (re)connect: every kline that closed while we were away."""
