@@ -34,6 +34,10 @@ FIRST_ENTRY_MINUTE = 0
 PULSE_EVERY, PULSE_OFFSET = 10, 2
 ORDER_FAULTS = ("error", "accepted_unknown")
 OPENING_WINDOW = 4
+# A 429 burst refuses the first requests of its minute, and a run may send none for many
+# minutes (positions held, nothing to enter; decisions read the cache): its first window
+# is stacked on the opening entries' faults, the minute that surely sends.
+OPENING_BURSTS = ("rate_limit",)
 
 
 def order_minutes(minutes: int) -> list[int]:
@@ -90,7 +94,8 @@ class Schedule:
 def make_schedule(size: SoakSize) -> Schedule:
     """Every fault kind gets windows of market minutes (about a sixth of the run in
     all, the maintenance window once), those of 5xx and unknown outcomes each over a
-    minute when orders are sent (the first over the opening entries); each process is
+    minute when orders are sent (the first over the opening entries, where the first
+    429 burst falls too); each process is
     killed about once per 40 market minutes (at least once), the last minute left
     quiet for the recovery."""
     rng = random.Random(f"soak:{size.seed}")
@@ -107,6 +112,8 @@ def make_schedule(size: SoakSize) -> Schedule:
                 # From the opening entries on, long enough to outlast a killed worker
                 # that delays them (a kill keeps a process down two minutes at most).
                 start, length = targets[0], max(window, OPENING_WINDOW)
+            elif kind in OPENING_BURSTS and targets and number == 0:
+                start = targets[0]
             elif kind in ORDER_FAULTS and targets:
                 start = max(0, rng.choice(targets[1:] or targets) - rng.randint(0, window - 1))
             else:
