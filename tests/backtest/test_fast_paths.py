@@ -205,6 +205,28 @@ def test_the_plain_trade_list_reads_like_the_general_loops_list():
     assert pickle.loads(pickle.dumps(trades)) == records  # noqa: S301 (our own bytes)
 
 
+def test_a_pickled_trade_list_keeps_every_booked_field_exactly():
+    plain, _ = _plain_run(step_size=D("0.01"), min_notional=D(5))
+    dust_row = (7, 9, D("5.00"), D("1E+2"), D("-0"), D("0.1000000000000000000000000001"),
+                D("3.14"), None, D(0), D(0), D("-0.5"), D("0.001"))  # fmt: skip
+    trades = plain.trades
+    trades.rows.append(dust_row)
+    copy = pickle.loads(pickle.dumps(trades))  # noqa: S301 (our own bytes)
+    assert len(copy) == len(trades)  # read before the rows are parsed
+    assert repr(copy) == repr(trades)
+    assert pickle.loads(pickle.dumps(copy)).records() == trades.records()  # noqa: S301
+    # Equal as values is not enough: the representation ("5.00", "1E+2") is printed.
+    assert [[repr(v) for v in row] for row in copy.rows] == [
+        [repr(v) for v in row] for row in trades.rows
+    ]
+    assert copy == trades.records()
+    assert (repr(copy.book), repr(copy.cash)) == (repr(trades.book), repr(trades.cash))
+    assert (copy.reasons, copy.default_reason) == (trades.reasons, trades.default_reason)
+    trades.rows.append((1, 2, 0.5, *dust_row[3:]))
+    with pytest.raises(TypeError, match="not float"):
+        pickle.dumps(trades)
+
+
 def test_trade_columns_equal_the_records_columns():
     plain, general = _plain_run(step_size=D("0.01"), min_notional=D(5))
     mine, theirs = columns_of(plain.trades), columns_of(general.trades)

@@ -81,8 +81,36 @@ class TradeList(Sequence):
         self.reasons = reasons
         self._records: list[TradeRecord] | None = None
 
+    # --- pickling: what a forked sweep sends back ---------------------------------
+    # A pickled Decimal costs a reduce call and a string each, and building it back
+    # costs more: ~90 ms for a 2,000-trade run, more than the run. The rows travel as one
+    # text instead (`str` of a Decimal round-trips exactly) and are parsed back only
+    # when read: a sweep's caller that ranks by metrics never parses them.
+
+    def __getstate__(self) -> dict:
+        state = {name: getattr(self, name) for name in _PICKLED}
+        state["count"] = len(self)
+        state["rows"] = self._text if self._rows is None else _rows_text(self._rows)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in _PICKLED:
+            setattr(self, name, state[name])
+        self._rows, self._text, self._count = None, state["rows"], state["count"]
+        self._records = None
+
+    @property
+    def rows(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows, self._text = _parse_rows(self._text), ""
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[tuple]) -> None:
+        self._rows, self._text = rows, ""
+
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count if self._rows is None else len(self._rows)
 
     def __getitem__(self, index):
         return self.records()[index]
@@ -98,10 +126,10 @@ class TradeList(Sequence):
     __hash__ = None  # a list's equality, a list's (lack of) hash
 
     def __repr__(self) -> str:
-        return f"TradeList({len(self.rows)} trades)"
+        return f"TradeList({len(self)} trades)"
 
     def columns(self) -> TradeColumns:
-        if not self.rows:
+        if not len(self):
             return columns_of([])
         entry_bar, exit_bar, *_, pnl, _dust = zip(*self.rows, strict=True)
         entry_bar = np.array(entry_bar, dtype=np.int64)
@@ -150,3 +178,34 @@ class TradeList(Sequence):
             exit_reason=self.reasons.get(exit_bar - 1, self.default_reason),
             dust=dust,
         )
+
+
+_PICKLED = ("symbol", "open_time", "book", "cash", "default_reason", "reasons")
+
+
+def _rows_text(rows: list[tuple]) -> str:
+    return "\n".join(" ".join(map(_field_text, row)) for row in rows)
+
+
+def _parse_rows(text: str) -> list[tuple]:
+    return [tuple(map(_field_value, line.split(" "))) for line in text.split("\n")] if text else []
+
+
+def _field_text(value) -> str:
+    """A row field as text: bars are ints (`#` marks them), money Decimals, and a
+    missing sale None (empty)."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return f"#{value}"
+    if type(value) is not Decimal:
+        raise TypeError(f"a trade row holds ints, Decimals and None, not {type(value).__name__}")
+    return str(value)
+
+
+def _field_value(text: str):
+    if not text:
+        return None
+    if text[0] == "#":
+        return int(text[1:])
+    return Decimal(text)
