@@ -164,6 +164,23 @@ async def test_klines_closed_during_an_outage_are_backfilled_on_reconnect(clocke
         await supervisor.stop()
 
 
+async def away_until_mid_minute(proxy, market, *, minutes: int) -> None:
+    """Drop the stream connections and refuse new ones while `minutes` klines close,
+    then let them back in half-way through a minute and wait for the reconnect."""
+    proxy.refuse()
+    proxy.drop_all()
+    to_mid_minute = (MINUTE // 2 - market.now % MINUTE) % MINUTE
+    if to_mid_minute:
+        await market.advance(to_mid_minute, step=to_mid_minute)
+    await market.advance(minutes * MINUTE)  # klines close while nobody listens
+    connections = proxy.connections
+    proxy.refuse(False)
+    deadline = asyncio.get_running_loop().time() + 10
+    while proxy.connections == connections:
+        assert asyncio.get_running_loop().time() < deadline, "no reconnect"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_close_missed_while_away_is_fetched_on_the_first_update_whatever_the_clock(
     clocked_exchange, proxy
 ):
@@ -176,18 +193,7 @@ async def test_a_close_missed_while_away_is_fetched_on_the_first_update_whatever
     try:
         await market.advance(2 * MINUTE)
         await settle(delivered, market)
-        proxy.refuse()
-        proxy.drop_all()
-        to_mid_minute = (MINUTE // 2 - market.now % MINUTE) % MINUTE
-        if to_mid_minute:
-            await market.advance(to_mid_minute, step=to_mid_minute)
-        await market.advance(3 * MINUTE)  # klines close while nobody listens
-        connections = proxy.connections
-        proxy.refuse(False)
-        deadline = asyncio.get_running_loop().time() + 10
-        while proxy.connections == connections:
-            assert asyncio.get_running_loop().time() < deadline, "no reconnect"
-            await asyncio.sleep(0.05)
+        await away_until_mid_minute(proxy, market, minutes=3)
         await market.advance(10_000, step=5_000)  # updates of the open kline; no close
         assert market.now % MINUTE > MINUTE // 2  # still inside the same minute
         await settle(delivered, market, timeout=5)
@@ -213,13 +219,7 @@ async def test_a_gap_rest_cannot_fill_is_retried_on_a_timer_not_per_update(clock
     try:
         await market.advance(2 * MINUTE)
         await settle(delivered, market)
-        proxy.refuse()
-        proxy.drop_all()
-        to_mid_minute = (MINUTE // 2 - market.now % MINUTE) % MINUTE
-        if to_mid_minute:
-            await market.advance(to_mid_minute, step=to_mid_minute)
-        await market.advance(2 * MINUTE)
-        proxy.refuse(False)
+        await away_until_mid_minute(proxy, market, minutes=2)
         await market.advance(20_000, step=2_000)  # ten updates of the open kline
         # BTCUSDT's first fetch failed and its later updates waited for the timer;
         # ETHUSDT's gap was filled at its first update.
