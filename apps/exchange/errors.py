@@ -110,9 +110,14 @@ class ExchangeUnavailableError(TemporaryExchangeError):
 
 
 class CircuitOpenError(TemporaryExchangeError):
-    """The gateway's own breaker refused the call before sending anything."""
+    """The gateway's own breaker refused the call before sending anything; it lets a
+    probe through in `retry_after` seconds (None: a probe is running now)."""
 
     code = "exchange_circuit_open"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 # Codes after which the request certainly did not execute but may later.

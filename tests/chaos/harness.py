@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from apps.accounts.models import AccountStatus
 from apps.core.redis import get_redis
+from apps.exchange.errors import CircuitOpenError
 from apps.exchange.for_account import gateway_for_account
 from apps.strategies.models import StrategyConfig
 from apps.trading import invariants
@@ -267,7 +268,11 @@ class Soak:
                 return
             except AccountBusy:
                 time.sleep(1.0)
-        raise RuntimeError(f"account {account_id} stayed busy")
+            except CircuitOpenError as error:
+                # A maintenance window late in a short run leaves the breaker open for
+                # its cool-down; beat's timer would run after it, so wait it out.
+                time.sleep(min(max(error.retry_after or 1.0, 0.5), 60.0) + 0.5)
+        raise RuntimeError(f"account {account_id} stayed busy or its circuit open")
 
     def _undecided_candles(self) -> list[dict]:
         rows = []

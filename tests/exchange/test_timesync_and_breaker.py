@@ -50,8 +50,9 @@ def test_breaker_opens_after_consecutive_failures_and_probes(redis_client, setti
         breaker.before_call()
         breaker.record(False)
     assert other_worker.state() == OPEN
-    with pytest.raises(CircuitOpenError):
+    with pytest.raises(CircuitOpenError) as refused:
         other_worker.before_call()
+    assert 0 < refused.value.retry_after <= 0.3  # when the probe may go
     time.sleep(0.35)
     assert other_worker.state() == HALF_OPEN
     other_worker.before_call()  # the one probe
