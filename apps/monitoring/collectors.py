@@ -12,6 +12,8 @@ from prometheus_client.registry import REGISTRY, Collector
 
 from celery_worker.schedule import QUEUES
 
+from .database import PoolCollector
+
 QUEUE_LENGTH = "spotdesk_celery_queue_length"
 
 
@@ -138,4 +140,5 @@ def register_collectors() -> None:
     if not _registered:
         REGISTRY.register(CeleryQueueLengthCollector())
         REGISTRY.register(AccountRiskCollector())
+        REGISTRY.register(PoolCollector())
         _registered = True

@@ -147,3 +147,9 @@ def process_memory_alert_bytes() -> int:
 def streams_heartbeat_stale_seconds() -> int:
     """A streams shard whose heartbeat is older than this shows as stale on /status."""
     return int(_get("STREAMS_HEARTBEAT_STALE_SECONDS", 90))
+
+
+# --- Database ------------------------------------------------------------------------
+def slow_query_ms() -> float:
+    """Queries at least this slow are logged and counted; 0 turns the watch off."""
+    return float(_get("DB_SLOW_QUERY_MS", 500.0))

@@ -30,6 +30,11 @@ READINESS_CHECK_SECONDS = Histogram(
     ["check"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
 )
+SLOW_QUERIES = Counter(
+    "spotdesk_db_slow_queries",
+    "Queries slower than DB_SLOW_QUERY_MS (apps/monitoring/database.py).",
+    ["alias"],
+)
 READINESS_CHECK_FAILURES = Counter(
     "spotdesk_readiness_check_failures_total",
     "Readiness checks that failed, by check.",

@@ -18,6 +18,13 @@ for _ in range(3):  # the pool hands the connection back and out again
         print(cursor.fetchone()[0] > 0)
     connection.close()
 print(type(connection.pool).__name__)
+# Seed item 58: the pool's use, as Prometheus scrapes it (apps/monitoring/database.py).
+from prometheus_client.registry import REGISTRY
+def sample(name):
+    return REGISTRY.get_sample_value(name, {"alias": "default"})
+print(sample("spotdesk_db_pool_size") >= 1, sample("spotdesk_db_requests_num_total") >= 3)
+print(sample("spotdesk_db_pool_max") == connection.pool.max_size)
+print(sample("spotdesk_db_requests_waiting"))
 """
 
 
@@ -45,4 +52,7 @@ def test_production_settings_query_the_database_through_the_pool(db):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["True", "True", "True", "ConnectionPool"]
+    assert result.stdout.split() == [
+        *("True", "True", "True", "ConnectionPool"),
+        *("True", "True", "True", "0.0"),  # pool metrics: open, asked, its size, no waiter
+    ]
