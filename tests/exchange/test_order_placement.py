@@ -34,6 +34,9 @@ def _run_intents(make_gateway, paper_credentials, accounts, per_account):
         setups.append((f"acct{index:02d}", credentials))
     seed_gateway = make_gateway()
     order = _far_buy(seed_gateway)
+    # Beat keeps the clock offset measured; without it every thread's first signed
+    # request measures it at once (5 samples each, 1 s timeout on a loaded machine).
+    seed_gateway.sync_time()
 
     def work(account_id, credentials):
         gateway = make_gateway(credentials, account_id=account_id)
