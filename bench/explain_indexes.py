@@ -136,6 +136,20 @@ def _order_by_exchange_id(s):
     return _first(rows)
 
 
+def _console_order_by_client_id(s):
+    from apps.trading.admin import identity_keys
+    from apps.trading.models import Order
+
+    return identity_keys(Order, [("client_order_id", "sd-x")])
+
+
+def _console_order_by_exchange_id(s):
+    from apps.trading.admin import identity_keys
+    from apps.trading.models import Order
+
+    return identity_keys(Order, [("exchange_order_id", 400001)])
+
+
 def _uncertain_orders(s):
     from apps.trading.models import Order
     from apps.trading.reconciliation import UNCERTAIN
@@ -408,6 +422,21 @@ USES: tuple[Use, ...] = (
         "a trade of the exchange is matched to its order by exchange order id",
         _order_by_exchange_id,
         "UNIQUE (account, symbol, exchange_order_id)",
+    ),
+    Use(
+        "order_client_id",
+        "trading_order",
+        "apps/trading/admin.py:identity_keys",
+        "the ops console finds an order by a pasted client order id, in any account of "
+        "the user's scope (also a fill search by client order id)",
+        _console_order_by_client_id,
+    ),
+    Use(
+        "order_exchange_id",
+        "trading_order",
+        "apps/trading/admin.py:identity_keys",
+        "the ops console finds an order by a pasted exchange order id, in any account",
+        _console_order_by_exchange_id,
     ),
     Use(
         "order_account_status",

@@ -47,8 +47,9 @@ class ExactSearchMixin:
     reads every row of a table of millions for each page and again for its count;
     an exact match is what an operator pastes from a log or the exchange anyway.
 
-    Identifier columns have no index of their own, so their matches are looked up once
-    (one read of the table) and the page and its count then follow the primary key."""
+    Identifier matches are looked up first, one query per field (an OR of them would be
+    planned as one read of the table as soon as one field has no index of its own), and
+    the page and its count then follow the primary key."""
 
     exact_text_fields: tuple[str, ...] = ()  # identifiers, compared as typed
     exact_int_fields: tuple[str, ...] = ()  # identifiers, when the term is a whole number
@@ -61,13 +62,11 @@ class ExactSearchMixin:
         matches = [Q(**{field: term.upper()}) for field in self.exact_symbol_fields]
         # A listed symbol is a symbol, not an identifier: no read of the whole table.
         if not Symbol.objects.filter(name=term.upper()).exists():
-            identities = [Q(**{field: term}) for field in self.exact_text_fields]
+            identities = [(field, term) for field in self.exact_text_fields]
             if term.isdigit() and len(term) <= 18:  # fits a bigint
-                identities += [Q(**{field: int(term)}) for field in self.exact_int_fields]
-            if identities:
-                found = self.model._default_manager.filter(_any(identities))
-                pks = list(found.values_list("pk", flat=True)[:MAX_IDENTITY_MATCHES])
-                matches += [Q(pk__in=pks)] if pks else []
+                identities += [(field, int(term)) for field in self.exact_int_fields]
+            pks = identity_keys(self.model, identities)
+            matches += [Q(pk__in=pks)] if pks else []
             matches += self.related_matches(term)
         if not matches:
             return queryset.none(), False
@@ -76,6 +75,16 @@ class ExactSearchMixin:
 
     def related_matches(self, term: str) -> list[Q]:
         return []
+
+
+def identity_keys(model, identities: list[tuple[str, object]]) -> list:
+    """Primary keys of the rows whose identifier field equals its value, at most
+    MAX_IDENTITY_MATCHES: one lookup per field, each along that field's index."""
+    keys: set = set()
+    for field, value in identities:
+        rows = model._default_manager.filter(**{field: value}).values_list("pk", flat=True)
+        keys.update(rows[:MAX_IDENTITY_MATCHES])
+    return sorted(keys)[:MAX_IDENTITY_MATCHES]
 
 
 def _any(conditions: list[Q]) -> Q:

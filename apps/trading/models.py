@@ -222,6 +222,14 @@ class Order(ScopedModel, TimeStampedModel):
             models.Index(
                 fields=["account"], condition=Q(needs_review=True), name="order_needs_review"
             ),
+            # The ops console finds an order by the id an operator pastes, in every
+            # account of their scope: the unique indexes above lead with the account.
+            models.Index(fields=["client_order_id"], name="order_client_id"),
+            models.Index(
+                fields=["exchange_order_id"],
+                condition=Q(exchange_order_id__isnull=False),
+                name="order_exchange_id",
+            ),
         ]
 
     def __str__(self) -> str:
