@@ -58,29 +58,28 @@ def pools() -> dict[str, object]:
     return found
 
 
+def _pool_families() -> dict[str, GaugeMetricFamily | CounterMetricFamily]:
+    """One empty family per statistic, keyed by psycopg's name for it."""
+    families = {key: GaugeMetricFamily(f"spotdesk_db_{key}", text, labels=["alias"])
+                for key, text in POOL_GAUGES.items()}  # fmt: skip
+    families.update((key, CounterMetricFamily(f"spotdesk_db_{key}", text, labels=["alias"]))
+                    for key, text in POOL_COUNTERS.items())  # fmt: skip
+    return families
+
+
 class PoolCollector(Collector):
     def collect(self):
-        gauges = {key: GaugeMetricFamily(f"spotdesk_db_{key}", text, labels=["alias"])
-                  for key, text in POOL_GAUGES.items()}  # fmt: skip
-        counters = {key: CounterMetricFamily(f"spotdesk_db_{key}", text, labels=["alias"])
-                    for key, text in POOL_COUNTERS.items()}  # fmt: skip
+        families = _pool_families()
         for alias, pool in pools().items():
             stats = pool.get_stats()
-            for key, family in (*gauges.items(), *counters.items()):
+            for key, family in families.items():
                 # A total psycopg has not counted yet is absent from its stats: zero.
                 family.add_metric([alias], float(stats.get(key, 0)))
-        yield from gauges.values()
-        yield from counters.values()
+        yield from families.values()
 
     def describe(self):
         # Describing without collecting: registration opens no pool.
-        return [
-            *(GaugeMetricFamily(f"spotdesk_db_{key}", text) for key, text in POOL_GAUGES.items()),
-            *(
-                CounterMetricFamily(f"spotdesk_db_{key}", text)
-                for key, text in POOL_COUNTERS.items()
-            ),
-        ]
+        return list(_pool_families().values())
 
 
 class SlowQueryWatch:
