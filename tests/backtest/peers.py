@@ -75,7 +75,9 @@ def backtesting_py(candles: np.ndarray, *, fast=10, slow=30, cash=1e6, commissio
 # --- vectorbt ---------------------------------------------------------------------------
 
 
-def vectorbt_portfolio(candles: np.ndarray, *, fast=10, slow=30, cash=1e6, commission=0.001):
+def vectorbt_portfolio(
+    candles: np.ndarray, *, fast=10, slow=30, cash=1e6, commission=0.001, freq="1min"
+):
     """All cash, fractional quantities; signals shifted one bar and filled at the open."""
     import vectorbt as vbt
 
@@ -90,5 +92,5 @@ def vectorbt_portfolio(candles: np.ndarray, *, fast=10, slow=30, cash=1e6, commi
         price=df["Open"],
         fees=commission,
         init_cash=cash,
-        freq="1min",
+        freq=freq,
     )

@@ -74,6 +74,32 @@ def test_same_trades_and_return_as_vectorbt(name):
     assert float(ours.final_equity) == pytest.approx(pf.final_value(), rel=1e-6)
 
 
+@pytest.mark.parametrize("name", ["ETHBTC", "XRPETH", "synthetic"])
+def test_the_metrics_equal_vectorbts_stats(name):
+    """A run's metrics are what vectorbt's ``Portfolio.stats()`` reports, so timing a run
+    against vectorbt with its stats (bench/backtest.py) compares like with like."""
+    candles = series(name)
+    ours = spotdesk(candles, D(0)).metrics
+    freq = "5min" if name == "ETHBTC" else "1min"
+    # The same year as ours: crypto trades every day of 365.25.
+    portfolio = peers.vectorbt_portfolio(candles, cash=CASH, freq=freq)
+    theirs = portfolio.stats(settings={"year_freq": "365.25 days"})
+    assert ours.trades == theirs["Total Closed Trades"] > 50
+    exact = {
+        "Win Rate [%]": ours.win_rate * 100,
+        "Profit Factor": ours.profit_factor,
+        "Max Drawdown [%]": -ours.max_drawdown * 100,
+        "Total Fees Paid": float(ours.fees),
+        "Expectancy": float(ours.expectancy),
+        "Sharpe Ratio": ours.sharpe,
+        "Sortino Ratio": ours.sortino,
+        "Calmar Ratio": ours.calmar,
+    }
+    for label, value in exact.items():
+        assert value == pytest.approx(theirs[label], rel=1e-6), label
+    assert ours.max_drawdown_ms == theirs["Max Drawdown Duration"].total_seconds() * 1000
+
+
 def test_incremental_indicators_equal_ta_lib():
     candles = series("ETHBTC")
     high, low, close = (np.ascontiguousarray(candles[k]) for k in ("high", "low", "close"))
