@@ -202,6 +202,41 @@ async def test_a_close_missed_while_away_is_fetched_on_the_first_update_whatever
         await supervisor.stop()
 
 
+async def test_a_clock_a_little_ahead_never_has_an_open_kline_delivered_as_closed(
+    clocked_exchange, proxy
+):
+    """The measured offset is never exact. A clock one second ahead of the exchange's,
+    reconnecting half a second before a minute closes, believes that minute closed: the
+    catch-up must not fetch it (REST returns the open kline) and deliver it as closed.
+    Its close then comes from the stream, or from the open-kline rule."""
+    market = Market(clocked_exchange)
+    supervisor, delivered = await start_supervisor(proxy, market, clock=lambda: market.now + 1_000)
+    try:
+        await market.advance(2 * MINUTE)
+        await settle(delivered, market)
+        proxy.refuse()
+        proxy.drop_all()
+        await market.advance(2 * MINUTE)  # two klines close while nobody listens
+        to_just_before_close = (MINUTE - 500 - market.now % MINUTE) % MINUTE
+        if to_just_before_close:
+            await market.advance(to_just_before_close, step=to_just_before_close)
+        still_open = (market.now // MINUTE) * MINUTE
+        assert market.now + 1_000 >= still_open + MINUTE  # the clock thinks it closed
+        connections = proxy.connections
+        proxy.refuse(False)
+        while proxy.connections == connections:
+            await asyncio.sleep(0.05)
+        await settle(delivered, market)  # the two missed closes, from the catch-up
+        await asyncio.sleep(0.3)
+        assert all(still_open not in d for d in delivered.values())
+        await market.advance(MINUTE)
+        await settle(delivered, market)
+        assert all(still_open in d for d in delivered.values())
+        assert_complete(delivered, market)
+    finally:
+        await supervisor.stop()
+
+
 async def test_a_gap_rest_cannot_fill_is_retried_on_a_timer_not_per_update(clocked_exchange, proxy):
     market = Market(clocked_exchange)
     supervisor, delivered = await start_supervisor(

@@ -17,7 +17,9 @@ of streams, kept alive whatever the network does, without ever missing a closed 
   own clock: if the last close seen is older than the one before it (its close was
   lost, or fell while reconnecting), it is fetched at once rather than when the next
   close reveals the gap, an interval later. This holds however far the local clock
-  is from the exchange's, where the catch-up on connect has to trust the local one.
+  is from the exchange's, where the catch-up on connect has to trust the local one
+  (and so leaves the last few seconds to this rule: an open kline must never be
+  delivered as closed).
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ class SupervisorConfig:
     backoff_max: float = 30.0
     drop_alert_interval: float = 60.0  # at most one slow-consumer alert per interval
     gap_retry_seconds: float = 5.0  # a gap that REST could not fill waits this long to retry
+    # The catch-up on connect trusts the clock only this far: a kline that closed less
+    # than this before "now" may still be open at the exchange (the measured offset is
+    # never exact, and REST returns the open kline). Its close comes from the stream or
+    # from the open-kline rule, within Binance's 2-second update period.
+    catch_up_margin_ms: int = 3_000
 
 
 @dataclass
@@ -304,8 +311,9 @@ class MarketStreamSupervisor:
                     logger.exception("backfill of %s %s %s failed", symbol, interval, gap)
 
     async def _catch_up(self, streams: list[str]) -> None:
-        """After a (re)connect: every kline that closed while we were away."""
-        now = self._clock()
+        """After a (re)connect: every kline that closed while we were away (and surely
+        closed: see `catch_up_margin_ms`)."""
+        now = self._clock() - self.config.catch_up_margin_ms
         for stream in streams:
             parsed = self._kline_streams.get(stream)
             if not parsed:
