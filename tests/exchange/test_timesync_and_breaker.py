@@ -123,3 +123,68 @@ def test_connection_attempts_share_a_budget(redis_client):
     for _ in range(3):
         assert limiter.try_reserve(1, waiter="w")[0] == 0
     assert limiter.try_reserve(1, waiter="w")[0] > 0
+
+
+def _age_the_offset(redis_client, seconds: float) -> dict:
+    """Make the shared offset `seconds` old, as if beat had not refreshed it since."""
+    import json
+
+    from apps.exchange import timesync
+
+    data = json.loads(redis_client.get("exchange:time-offset:paper"))
+    data["measured_at"] -= seconds
+    redis_client.set("exchange:time-offset:paper", json.dumps(data))
+    timesync._FAILED_AT.clear()
+    return data
+
+
+def test_a_stale_offset_serves_while_the_time_endpoint_is_down(
+    fault_proxy, make_gateway, paper_credentials, redis_client, settings
+):
+    settings.EXCHANGE_TIME_SYNC_MAX_AGE = 60
+    credentials, _ = paper_credentials()
+    make_gateway(credentials, account_id="beat").sync_time()
+    stale = _age_the_offset(redis_client, 120)
+    gateway = make_gateway(credentials, account_id="clock-3")
+    fault_proxy.plan.time_failures = 1
+    assert gateway.account()["canTrade"] is True  # signed with the stale offset
+    assert fault_proxy.plan.injected["time_502"] == 1
+    assert TimeSync(redis_client, "paper").current(fresh=True).measured_at == stale["measured_at"]
+    seen = fault_proxy.plan.requests_seen
+    gateway.account()
+    assert fault_proxy.plan.requests_seen == seen + 1  # no new attempt right after a failure
+
+
+def test_with_no_offset_a_failed_measurement_fails_the_request_unsent(
+    fault_proxy, make_gateway, paper_credentials, redis_client
+):
+    from apps.exchange.errors import TemporaryExchangeError
+
+    credentials, _ = paper_credentials()
+    redis_client.delete("exchange:time-offset:paper")
+    gateway = make_gateway(credentials, account_id="clock-4")
+    fault_proxy.plan.time_failures = 1000
+    seen = fault_proxy.plan.requests_seen
+    with pytest.raises(TemporaryExchangeError):
+        gateway.account()  # retried, and every attempt fails to measure
+    sent = fault_proxy.plan.requests_seen - seen
+    assert sent == fault_proxy.plan.injected["time_502"] > 1  # time samples only: unsigned
+
+
+def test_threads_of_one_process_measure_a_stale_offset_once(
+    fault_proxy, make_gateway, paper_credentials, redis_client, settings
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.EXCHANGE_TIME_SYNC_MAX_AGE = 60
+    settings.EXCHANGE_TIME_SYNC_SAMPLES = 5
+    credentials, _ = paper_credentials()
+    make_gateway(credentials, account_id="beat").sync_time()
+    _age_the_offset(redis_client, 120)
+    gateways = [make_gateway(credentials, account_id=f"herd-{i}") for i in range(8)]
+    seen = fault_proxy.plan.requests_seen
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda g: g.account()["canTrade"], gateways))
+    assert results == [True] * 8
+    # Eight signed requests and one measurement of five samples (not eight of them).
+    assert fault_proxy.plan.requests_seen - seen == 8 + 5

@@ -57,6 +57,8 @@ class FaultPlan:
     order_paths: tuple = ("/api/v3/order",)
     # Answer /sapi like the Spot testnet, which has none.
     block_sapi: bool = False
+    # The next N /api/v3/time requests are answered 502 (the time endpoint down).
+    time_failures: int = 0
 
     def __post_init__(self):
         self.rng = random.Random(self.seed)
@@ -84,6 +86,9 @@ class FaultPlan:
                     kind = self.rng.choice(kinds)
                 else:
                     kind = None
+            elif path == "/api/v3/time" and self.time_failures > 0:
+                self.time_failures -= 1
+                kind = "time_502"
             elif method == "GET" and path.startswith("/api/v3/") and path != "/api/v3/time":
                 kind = "read_502" if self.rng.random() < self.read_error_rate else None
             else:
@@ -189,7 +194,7 @@ class FaultProxy:
                 status=status,
                 headers={"Retry-After": str(self.plan.burst_retry_after)},
             )
-        if kind == "read_502":
+        if kind in ("read_502", "time_502"):
             return web.Response(status=502, text="<html>Bad Gateway</html>")
         if kind == "lost_503":
             return web.json_response({"code": -1007, "msg": UNKNOWN_MSG}, status=503)
