@@ -104,7 +104,7 @@ def _assert_same(a, b):
     st.sampled_from([(3, 8), (5, 20), (10, 30)]),
     st.sampled_from(["next_open", "intrabar"]),
     st.sampled_from([D(0), D("0.001"), D("0.0075")]),
-    st.sampled_from([D(0), D("0.0005")]),
+    st.sampled_from([D(0), D("0.00"), D("0.0005")]),  # "0.00": a 1.00 that prints apart
     st.sampled_from([D(0), D("0.01")]),
     st.sampled_from([D(0), D("0.001"), D(1)]),
     st.sampled_from([D(0), D(5), D(400)]),

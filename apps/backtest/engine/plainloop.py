@@ -53,13 +53,18 @@ def execute_plain(run) -> None:
     bars = actionable.tolist()
     codes = sig.actions[actionable].tolist()
     # The open each signal's order would fill at (None: the series ends first), as
-    # Python floats: Decimal(repr(x)) is ``to_price`` and quicker on them.
+    # ``to_price`` makes it (Decimal(repr(x)) of a Python float), converted in one go.
     fillable = actionable[actionable + 1 < n]
-    opens = run.columns.pick("open", fillable + 1).tolist() + [None] * (len(bars) - fillable.size)
+    opens = list(map(Decimal, map(repr, run.columns.pick("open", fillable + 1).tolist())))
+    opens += [None] * (len(bars) - fillable.size)
 
     rate = fill.commission
     buy_rate = ONE + rate
     slip_up, slip_down = ONE + fill.slippage, ONE - fill.slippage
+    # Multiplying a printed price (at most 17 digits) by exactly 1 (exponent 0) gives
+    # the same Decimal, digits and exponent: skip it (``Decimal("0.00")`` slippage
+    # still multiplies, as its 1.00 changes the exponent).
+    no_slippage = _is_exact_one(slip_up) and _is_exact_one(slip_down)
     tick = fill.tick_size if fill.tick_size > 0 else None
     step, min_qty, min_notional = market.step, market.min_qty, market.min_notional
     check_notional = min_notional > 0
@@ -96,7 +101,7 @@ def execute_plain(run) -> None:
         i = bar + 1
         fill_bars.append(i)
         if not holding:
-            price = Decimal(repr(open_price)) * slip_up  # FillModel.market_buy
+            price = open_price if no_slippage else open_price * slip_up  # FillModel.market_buy
             if tick is not None:
                 price = (price / tick).to_integral_value(ROUND_CEILING) * tick
             wanted = cash / (price * buy_rate)
@@ -124,7 +129,7 @@ def execute_plain(run) -> None:
             dust_qty = dust_cost = ZERO
             holding = True
         else:
-            price = Decimal(repr(open_price)) * slip_down  # FillModel.market_sell
+            price = open_price if no_slippage else open_price * slip_down  # market_sell
             if tick is not None:
                 price = (price / tick).to_integral_value(ROUND_FLOOR) * tick
             sell = (qty / step).to_integral_value(ROUND_FLOOR) * step
@@ -209,6 +214,10 @@ def execute_plain(run) -> None:
         run.dust_qty = run.dust_cost = ZERO
     elif entry_bar >= 0:
         run.entry_bar = entry_bar
+
+
+def _is_exact_one(value: Decimal) -> bool:
+    return value.as_tuple() == (0, (1,), 0)
 
 
 def _visits(actionable: np.ndarray, fill_bars: list[int], last: int) -> tuple[int, int]:
