@@ -43,7 +43,7 @@ from apps.backtest.engine import (  # noqa: E402
 from apps.strategies.engine.candles import CANDLE_DTYPE, Candle  # noqa: E402
 from apps.strategies.engine.indicators import batch  # noqa: E402
 
-REAL_KLINES = Path("/work/shared/data/market/ETHBTC-5m-2018-01.csv.gz")
+REAL_KLINES = ROOT.parent / "shared" / "data" / "market" / "ETHBTC-5m-2018-01.csv.gz"
 
 
 def best_of(func, repeat: int) -> float:
@@ -261,6 +261,12 @@ EXPLAIN_DB = "spotdesk_bench_explain"  # seeded by bench/explain_indexes.py
 def _django_on_explain_database() -> None:
     import os
 
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [EXPLAIN_DB])
+        if found.fetchone() is None:
+            raise SystemExit(f"item 32 reads {EXPLAIN_DB}: run bench/explain_indexes.py once first")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{EXPLAIN_DB}",
