@@ -239,6 +239,15 @@ def test_trade_columns_equal_the_records_columns():
     )
 
 
+def test_trade_columns_are_read_once_and_follow_new_rows():
+    plain, _ = _plain_run(step_size=D("0.01"), min_notional=D(5))
+    trades = plain.trades
+    assert columns_of(trades) is columns_of(trades)  # the result and the metrics share them
+    trades.rows = trades.rows[:3]
+    assert columns_of(trades).entry_bar.tolist() == [row[0] for row in trades.rows]
+    assert len(columns_of(trades).pnl) == 3
+
+
 def _curves_by_definition(run):
     """Equity and exposure as the loops define them, bar by bar."""
     n = run.n

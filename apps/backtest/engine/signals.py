@@ -141,13 +141,21 @@ def _evaluate_bars(
 ) -> dict[int, Signal]:
     """Evaluate ``bars``, write their codes into ``actions``; the non-HOLD signals."""
     signals: dict[int, Signal] = {}
+    warm_up = _warm_up_bars(strategy)
     for i in bars.tolist():
+        if i < warm_up:
+            continue  # run_strategy's "warming up" HOLD, known without a window
         signal = _evaluate_at(strategy, ctx, i)
         code = _CODES[signal.action]
         actions[i] = code
         if code != HOLD:
             signals[i] = signal
     return signals
+
+
+def _warm_up_bars(strategy: Strategy) -> int:
+    """Bars before the first with ``history`` candles (``_window`` reads it the same way)."""
+    return max(strategy.history - 1, 0)
 
 
 def _from_exact(strategy: Strategy, ctx: CandleColumns, exact: ExactSignals) -> SignalSeries:

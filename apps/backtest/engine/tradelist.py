@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
+from operator import itemgetter
 
 import numpy as np
 
 from .results import TradeRecord
 
 ZERO = Decimal(0)
+# A row's entry bar, exit bar and realized PnL (see TradeList).
+_ENTRY_BAR, _EXIT_BAR, _PNL = itemgetter(0), itemgetter(1), itemgetter(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ class TradeList(Sequence):
         for name in _PICKLED:
             setattr(self, name, state[name])
         self._rows, self._text, self._count = None, state["rows"], state["count"]
-        self._records = None
+        self._records = self._columns = None
 
     @property
     def rows(self) -> list[tuple]:
@@ -108,6 +111,7 @@ class TradeList(Sequence):
     @rows.setter
     def rows(self, rows: list[tuple]) -> None:
         self._rows, self._text = rows, ""
+        self._columns: TradeColumns | None = None  # the result and the metrics both read them
 
     def __len__(self) -> int:
         return self._count if self._rows is None else len(self._rows)
@@ -129,13 +133,18 @@ class TradeList(Sequence):
         return f"TradeList({len(self)} trades)"
 
     def columns(self) -> TradeColumns:
-        if not len(self):
+        if self._columns is None:
+            self._columns = self._make_columns()
+        return self._columns
+
+    def _make_columns(self) -> TradeColumns:
+        rows = self.rows
+        if not rows:
             return columns_of([])
-        entry_bar, exit_bar, *_, pnl, _dust = zip(*self.rows, strict=True)
-        entry_bar = np.array(entry_bar, dtype=np.int64)
-        exit_bar = np.array(exit_bar, dtype=np.int64)
+        entry_bar = np.fromiter(map(_ENTRY_BAR, rows), dtype=np.int64, count=len(rows))
+        exit_bar = np.fromiter(map(_EXIT_BAR, rows), dtype=np.int64, count=len(rows))
         return TradeColumns(
-            pnl=list(pnl),
+            pnl=list(map(_PNL, rows)),
             r_multiples=[],  # the plain loop's trades have no stop
             entry_bar=entry_bar,
             exit_bar=exit_bar,
