@@ -150,6 +150,13 @@ def _console_order_by_exchange_id(s):
     return identity_keys(Order, [("exchange_order_id", 400001)])
 
 
+def _console_fill_by_trade_id(s):
+    from apps.trading.admin import identity_keys
+    from apps.trading.models import Fill
+
+    return identity_keys(Fill, [("exchange_trade_id", 42)])
+
+
 def _uncertain_orders(s):
     from apps.trading.models import Order
     from apps.trading.reconciliation import UNCERTAIN
@@ -489,6 +496,13 @@ USES: tuple[Use, ...] = (
         "idempotency: a trade is booked once per account",
         _fill_by_trade,
         "UNIQUE (account, symbol, exchange_trade_id)",
+    ),
+    Use(
+        "fill_exchange_trade_id",
+        "trading_fill",
+        "apps/trading/admin.py:identity_keys",
+        "the ops console finds a fill by a pasted exchange trade id, in any account",
+        _console_fill_by_trade_id,
     ),
     Use(
         "trading_fill_order_id_01337fa8",

@@ -291,6 +291,11 @@ class Fill(ScopedModel, TimeStampedModel):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_gt_0"),
             models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_gt_0"),
         ]
+        indexes = [
+            # The ops console finds a fill by a pasted exchange trade id, in every account
+            # of the user's scope: the unique index above leads with the account.
+            models.Index(fields=["exchange_trade_id"], name="fill_exchange_trade_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.symbol} #{self.exchange_trade_id} {self.side} {self.quantity}@{self.price}"
