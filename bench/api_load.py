@@ -256,8 +256,9 @@ async def load_phase(
     return summary(name, result, cpu) | {"rate": rate}
 
 
-# The searched order: one in the middle of the table; its client id depends on which
-# account the seeding gave it, so it is read from the database.
+# The searched order: one in the middle of the table; its client id (and its fill's
+# trade id) depend on which account the seeding gave it, so they are read from the
+# database.
 PROBE_EXCHANGE_ID = 400001
 ADMIN_PAGES = (
     ("orders", "/admin/trading/order/"),
@@ -269,6 +270,7 @@ ADMIN_PAGES = (
     ("fills", "/admin/trading/fill/"),
     ("fills, filter", "/admin/trading/fill/?side__exact=SELL"),
     ("fills, search client id", "/admin/trading/fill/?q={client_id}"),
+    ("fills, search trade id", "/admin/trading/fill/?q={trade_id}"),
     ("fills, filter+search", "/admin/trading/fill/?side__exact=BUY&q=BNBUSDT"),
 )
 
@@ -280,12 +282,13 @@ def admin_phase(daphnes, cookie: str, rounds: int) -> list[dict]:
     session.cookies.set("sessionid", cookie)
     session.headers["X-Forwarded-Proto"] = "https"
     session.headers["X-Forwarded-For"] = "10.72.1.1"
-    from apps.trading.models import Order
+    from apps.trading.models import Fill, Order
 
-    client_id = Order.objects.get(exchange_order_id=PROBE_EXCHANGE_ID).client_order_id
+    probe = Order.objects.get(exchange_order_id=PROBE_EXCHANGE_ID)
+    trade_id = Fill.objects.filter(order=probe).values_list("exchange_trade_id", flat=True)[0]
     results = []
     for name, template in ADMIN_PAGES:
-        path = template.format(client_id=client_id)
+        path = template.format(client_id=probe.client_order_id, trade_id=trade_id)
         times = []
         for n in range(rounds + 1):
             url = daphnes.urls[n % len(daphnes.urls)] + path

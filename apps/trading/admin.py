@@ -59,9 +59,14 @@ class ExactSearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        matches = [Q(**{field: term.upper()}) for field in self.exact_symbol_fields]
-        # A listed symbol is a symbol, not an identifier: no read of the whole table.
-        if not Symbol.objects.filter(name=term.upper()).exists():
+        if Symbol.objects.filter(name=term.upper()).exists():
+            # A listed symbol is a symbol, not an identifier: no read of the whole table.
+            matches = [Q(**{field: term.upper()}) for field in self.exact_symbol_fields]
+        else:
+            # Not a symbol of any row either (symbols are synced, never deleted): an
+            # identifier only. Comparing the unindexed symbol too would turn the page
+            # and its count into reads of the whole table.
+            matches = []
             identities = [(field, term) for field in self.exact_text_fields]
             if term.isdigit() and len(term) <= 18:  # fits a bigint
                 identities += [(field, int(term)) for field in self.exact_int_fields]

@@ -171,5 +171,20 @@ def test_fill_search_finds_fills_by_their_orders_client_id(client, large_tables)
     assert len(_listed(client, path, "BTCUSDT")) == 100
 
 
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [("/admin/trading/order/", "trading_order"), ("/admin/trading/fill/", "trading_fill")],
+)
+def test_an_id_search_compares_no_symbol(client, large_tables, path, table):
+    """The symbol has no index of its own: OR-ed with the id lookups, it made the page
+    and its count read the whole table (a parallel sequential scan, 30 ms at 500,000
+    fills against 0.1 ms)."""
+    with CaptureQueriesContext(connection) as queries:
+        _listed(client, path, large_tables.client_order_id)
+    reads = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+    assert reads
+    assert not [sql for sql in reads if f'"{table}"."symbol" =' in sql]
+
+
 def test_the_paginator_counts_an_empty_queryset(db):
     assert EstimatedCountPaginator(Order.objects.none(), 100).count == 0
