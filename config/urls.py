@@ -21,6 +21,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# A request that found no free database connection in time is 503, not a crash.
+handler500 = "apps.core.overload.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

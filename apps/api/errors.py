@@ -15,6 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from apps.core import errors as core
+from apps.core import overload
 
 # Spotdesk's errors and the HTTP status each becomes.
 CORE_STATUS = (
@@ -112,6 +113,13 @@ def exception_handler(exc, context):
         response = _from_core(exc)
     elif isinstance(exc, DjangoValidationError):
         response = _from_django_validation(exc)
+    elif overload.is_overload(exc):
+        overload.shed("api")
+        response = Response(
+            body("overloaded", _("Spotdesk is overloaded. Retry in a few seconds.")),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(overload.RETRY_AFTER_SECONDS)},
+        )
     else:
         return None  # a bug: Django's 500 handling and logging take over
     set_rollback()

@@ -35,6 +35,11 @@ SLOW_QUERIES = Counter(
     "Queries slower than DB_SLOW_QUERY_MS (apps/monitoring/database.py).",
     ["alias"],
 )
+REQUESTS_SHED = Counter(
+    "spotdesk_requests_shed",
+    "Requests answered 503 because no database connection came free in time (overload).",
+    ["surface"],  # api or page
+)
 READINESS_CHECK_FAILURES = Counter(
     "spotdesk_readiness_check_failures_total",
     "Readiness checks that failed, by check.",
