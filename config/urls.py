@@ -22,7 +22,7 @@ urlpatterns = [
 ]
 
 # A request that found no free database connection in time is 503, not a crash.
-handler500 = "apps.core.overload.server_error"
+handler500 = "apps.monitoring.overload.server_error"
 
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns

@@ -15,7 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from apps.core import errors as core
-from apps.core import overload
+from apps.monitoring import overload
 
 # Spotdesk's errors and the HTTP status each becomes.
 CORE_STATUS = (

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from psycopg_pool import PoolTimeout
 
-from apps.monitoring.metrics import REQUESTS_SHED
+from .metrics import REQUESTS_SHED
 
 RETRY_AFTER_SECONDS = 5
 
