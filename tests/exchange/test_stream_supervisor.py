@@ -224,7 +224,9 @@ async def test_a_clock_a_little_ahead_never_has_an_open_kline_delivered_as_close
         assert market.now + 1_000 >= still_open + MINUTE  # the clock thinks it closed
         connections = proxy.connections
         proxy.refuse(False)
+        deadline = asyncio.get_running_loop().time() + 10
         while proxy.connections == connections:
+            assert asyncio.get_running_loop().time() < deadline, "no reconnect"
             await asyncio.sleep(0.05)
         await settle(delivered, market)  # the two missed closes, from the catch-up
         await asyncio.sleep(0.3)
