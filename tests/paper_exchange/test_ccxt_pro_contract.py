@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import ccxt.pro
 import pytest
@@ -39,11 +40,28 @@ async def advance_soon(admin, ms: int, delay: float = 0.3) -> None:
     await asyncio.to_thread(admin.advance, ms)
 
 
+async def first(watch, admin, ms: int):
+    """The first answer of `watch`, moving the market every 0.3 s until it comes: a
+    single move a fixed time after the call could land before ccxt has subscribed (it
+    loads the markets and connects first), and nothing would arrive (CI flake)."""
+
+    async def keep_moving():
+        while True:
+            await advance_soon(admin, ms)
+
+    mover = asyncio.create_task(keep_moving())
+    try:
+        return await asyncio.wait_for(watch, 10)
+    finally:
+        mover.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await mover
+
+
 async def test_watch_ohlcv(pro, admin):
-    mover = asyncio.create_task(advance_soon(admin, 65_000))
-    candles = await asyncio.wait_for(pro.watch_ohlcv("BTC/USDT", "1m"), 10)
-    await mover
-    rest = await pro.fetch_ohlcv("BTC/USDT", "1m", limit=3)
+    candles = await first(pro.watch_ohlcv("BTC/USDT", "1m"), admin, 65_000)
+    await asyncio.sleep(0.3)  # a move already sent when the mover stopped
+    rest = await pro.fetch_ohlcv("BTC/USDT", "1m", limit=5)
     assert candles
     newest = candles[-1]
     assert newest[0] % 60_000 == 0
@@ -52,9 +70,7 @@ async def test_watch_ohlcv(pro, admin):
 
 
 async def test_watch_order_book(pro, admin, paper_server):
-    mover = asyncio.create_task(advance_soon(admin, 1_500))
-    book = await asyncio.wait_for(pro.watch_order_book("ETH/USDT", limit=20), 10)
-    await mover
+    book = await first(pro.watch_order_book("ETH/USDT", limit=20), admin, 1_500)
     for _ in range(3):
         mover = asyncio.create_task(advance_soon(admin, 1_100, delay=0.1))
         book = await asyncio.wait_for(pro.watch_order_book("ETH/USDT", limit=20), 10)
