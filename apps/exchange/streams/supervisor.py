@@ -65,7 +65,8 @@ class SupervisorConfig:
     # The catch-up on connect trusts the clock only this far: a kline that closed less
     # than this before "now" may still be open at the exchange (the measured offset is
     # never exact, and REST returns the open kline). Its close comes from the stream or
-    # from the open-kline rule, within Binance's 2-second update period.
+    # from the open-kline rule, within Binance's 2-second update period (on a market
+    # with no update at all, with the next close: late, never wrong).
     catch_up_margin_ms: int = 3_000
 
 
