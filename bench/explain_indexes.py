@@ -165,6 +165,22 @@ def _uncertain_orders(s):
     return list(rows.order_by("created_at", "pk"))
 
 
+def _account_page(model_name: str):
+    """The API's first page of one account's rows (`?account=`), scoped to the
+    organization as `for_user` scopes a member's request."""
+
+    def run(s):
+        from django.apps import apps
+
+        from apps.accounts.scoping import organization_scope
+
+        model = apps.get_model("trading", model_name)
+        rows = model.objects.filter(organization_scope(model, [s.organization_id]))
+        return list(rows.filter(account_id=s.account_id).order_by("-id")[:51])
+
+    return run
+
+
 def _needs_review(s):
     from apps.trading.models import Order
 
@@ -453,6 +469,14 @@ USES: tuple[Use, ...] = (
         _uncertain_orders,
     ),
     Use(
+        "order_account_newest",
+        "trading_order",
+        "apps/api/views/trading.py:OrderViewSet",
+        "an account's orders newest first (`?account=`, the dashboard's account page): "
+        "the first page is read from the top, not sorted out of the account's history",
+        _account_page("Order"),
+    ),
+    Use(
         "order_needs_review",
         "trading_order",
         "apps/api/views/trading.py:OrderViewSet",
@@ -503,6 +527,13 @@ USES: tuple[Use, ...] = (
         "apps/trading/admin.py:identity_keys",
         "the ops console finds a fill by a pasted exchange trade id, in any account",
         _console_fill_by_trade_id,
+    ),
+    Use(
+        "fill_account_newest",
+        "trading_fill",
+        "apps/api/views/trading.py:FillViewSet",
+        "an account's fills newest first (`?account=`, the dashboard's account page)",
+        _account_page("Fill"),
     ),
     Use(
         "trading_fill_order_id_01337fa8",
@@ -635,6 +666,13 @@ USES: tuple[Use, ...] = (
         "entries opened today by the account (the risk engine's daily cap, every cycle); "
         "also every position of an account (reconciliation, invariants)",
         _entries_today,
+    ),
+    Use(
+        "position_account_newest",
+        "trading_position",
+        "apps/api/views/trading.py:PositionViewSet",
+        "an account's positions newest first (`?account=`)",
+        _account_page("Position"),
     ),
     Use(
         "trading_position_strategy_config_id_d6fe533e",

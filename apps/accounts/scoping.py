@@ -56,9 +56,34 @@ class OrganizationScopedQuerySet(models.QuerySet):
             return self.none()
         if has_cross_organization_access(user, action):
             return self.all()
-        path = self.model.organization_path
-        lookup = f"{path}__in" if path else "pk__in"
-        return self.filter(**{lookup: member_organization_ids(user, action)})
+        return self.filter(organization_scope(self.model, member_organization_ids(user, action)))
+
+
+def organization_scope(model, organization_ids) -> models.Q:
+    """Rows of `model` whose organization is in `organization_ids` (a subquery).
+
+    A path through a relation (`account__organization`) is written as a semi-join on
+    the related key, `account_id IN (SELECT id FROM account WHERE organization_id IN
+    ...)`, not as a join: with a join PostgreSQL cannot see that `?account=40` keeps
+    every row of that account, estimates a handful, and sorts the account's whole
+    history instead of reading its newest rows from an index (3.5 ms against 0.2 ms
+    for a page of orders; docs/performance.md)."""
+    path = model.organization_path
+    if not path:
+        return models.Q(pk__in=organization_ids)
+    relation, _, last = path.rpartition("__")
+    if not relation or last != "organization":
+        return models.Q(**{f"{path}__in": organization_ids})
+    related = _model_at(model, relation)
+    owners = related._base_manager.filter(organization__in=organization_ids).values("pk")
+    return models.Q(**{f"{relation}__in": owners})
+
+
+def _model_at(model, relation: str):
+    """The model reached from `model` by following `relation` (a__b__c)."""
+    for name in relation.split("__"):
+        model = model._meta.get_field(name).related_model
+    return model
 
 
 def organization_id_of(obj) -> int:

@@ -129,7 +129,12 @@ class Position(ScopedModel, TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="position_quantity_gte_0"),
         ]
-        indexes = [models.Index(fields=["account", "status"], name="position_account_status")]
+        indexes = [
+            models.Index(fields=["account", "status"], name="position_account_status"),
+            # An account's positions newest first (the API and the dashboard list them
+            # so): read from the top without sorting every position of the account.
+            models.Index(fields=["account", "id"], name="position_account_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.quantity} ({self.get_status_display()})"
@@ -219,6 +224,9 @@ class Order(ScopedModel, TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["account", "status"], name="order_account_status"),
+            # An account's orders newest first (the API, the dashboard): the first page
+            # is read from the top instead of sorting the account's whole history.
+            models.Index(fields=["account", "id"], name="order_account_newest"),
             models.Index(
                 fields=["account"], condition=Q(needs_review=True), name="order_needs_review"
             ),
@@ -295,6 +303,8 @@ class Fill(ScopedModel, TimeStampedModel):
             # The ops console finds a fill by a pasted exchange trade id, in every account
             # of the user's scope: the unique index above leads with the account.
             models.Index(fields=["exchange_trade_id"], name="fill_exchange_trade_id"),
+            # An account's fills newest first (the API, the dashboard), as for orders.
+            models.Index(fields=["account", "id"], name="fill_account_newest"),
         ]
 
     def __str__(self) -> str:
