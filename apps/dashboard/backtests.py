@@ -63,6 +63,14 @@ def backtests_for(user):
     )
 
 
+def backtest_strings() -> dict:
+    """The page scripts' words, with the status labels static/dashboard/backtest.js
+    writes into the badges when a run moves on."""
+    strings = js_strings()
+    strings["labels"] = strings["labels"] | {"backtest_status": dict(Status.choices)}
+    return strings
+
+
 @require_GET
 @never_cache
 @verified_session
@@ -72,7 +80,7 @@ def backtest_list(request):
     return render(
         request,
         "dashboard/backtests.html",
-        {"page": page, "rows": rows, "live": {}, "js_strings": js_strings()},
+        {"page": page, "rows": rows, "live": {}, "js_strings": backtest_strings()},
     )
 
 
@@ -106,6 +114,6 @@ def backtest_detail(request, backtest_id: int):
             "charts": charts,
             "exports": exports,
             "live": {},
-            "js_strings": js_strings(),
+            "js_strings": backtest_strings(),
         },
     )

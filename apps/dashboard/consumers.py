@@ -3,15 +3,20 @@
 Protocol of `/ws/live/` (JSON messages; see docs/architecture.md, "Live updates"):
 
 - server → client on connect: `hello`; then `heartbeat` and `ticker` messages.
-- `{"type": "subscribe", "accounts": [ids], "organizations": [ids]}` joins those
-  groups if the user may view every one of them (else an `error`, nothing joined);
-  answered by `subscribed` with each group's latest sequence number.
+- `{"type": "subscribe", "accounts": [ids], "organizations": [ids], "backtests": [ids]}`
+  joins those groups if the user may view every one of them (else an `error`, nothing
+  joined); answered by `subscribed` with each event group's latest sequence number
+  (`seq`) and the backtest ids joined (`backtests`). Each backtest's current state is
+  sent first, as a `backtest` message.
 - `{"type": "resume", "account": id, "after": seq}` (or `"organization": id`): joins
   the group if needed and sends the events numbered above `after`, oldest first, or a
   `resync` when they are no longer kept (reload the page's data).
-- `{"type": "unsubscribe", "accounts": [...], "organizations": [...]}`, `ping`.
+- `{"type": "unsubscribe", "accounts": [...], "organizations": [...], "backtests": [...]}`,
+  `ping`.
 - events: `{"type": "event", "seq", "group", "kind", "account", "organization",
   "ts_ms", "data"}`; `seq` grows by one per group, without gaps.
+- backtests: `{"type": "backtest", "id", "status", "progress"}` on every change of a
+  subscribed run (not numbered, no replay: subscribing again sends the current state).
 """
 
 from asgiref.sync import sync_to_async
@@ -21,10 +26,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.accounts.models import ExchangeAccount, Organization
 from apps.accounts.otp import otp_satisfied
 from apps.accounts.roles import Action
+from apps.backtest.models import Backtest
 from apps.core.redis import get_redis
 from apps.monitoring.metrics import LIVE_CONNECTIONS
 
-from . import sequence
+from . import backtest_live, sequence
 from .events import account_group, organization_group
 from .live import HEARTBEAT_GROUP, market_groups, now_ms
 
@@ -38,6 +44,7 @@ MAX_SUBSCRIPTIONS = 200
 _TARGETS = {
     "accounts": (ExchangeAccount, account_group),
     "organizations": (Organization, organization_group),
+    "backtests": (Backtest, backtest_live.backtest_group),
 }
 
 
@@ -45,6 +52,9 @@ _TARGETS = {
 def _second_factor_ok(user, session) -> bool:
     # Channels does not run django-otp's middleware: check the session ourselves.
     return session is not None and otp_satisfied(user, session)
+
+
+_backtest_states = database_sync_to_async(backtest_live.current_states)
 
 
 @database_sync_to_async
@@ -82,6 +92,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = groups
         self.subscriptions: set[str] = set()
         self.last_seq: dict[str, int] = {}  # per group: the newest event sent
+        # per backtest: the state sent on subscribing, until a newer one is pushed
+        self.backtest_sent: dict[int, dict] = {}
         await self.accept()
         LIVE_CONNECTIONS.inc()
         await self.send_json(
@@ -118,13 +130,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _allowed_groups(self, content) -> list[str] | None:
         """The groups named in `content`, or None after telling the client why not.
         One id the user may not view refuses the whole request."""
-        groups = []
+        groups, named = [], []
         for field, (model, group_of) in _TARGETS.items():
             ids = _ids(content.get(field, []))
             if ids is None:
                 await self._error(field, "must be a list of ids", "bad_request")
                 return None
             if ids:
+                named.append(field)
                 refused = set(ids) - await _visible(self.scope["user"], model, ids)
                 if refused:
                     await self._error(
@@ -133,7 +146,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     return None
             groups.extend(group_of(i) for i in ids)
         if len(self.subscriptions | set(groups)) > MAX_SUBSCRIPTIONS:
-            await self._error("accounts", f"at most {MAX_SUBSCRIPTIONS} groups", "bad_request")
+            field = named[-1] if named else "accounts"  # the list that went over the limit
+            await self._error(field, f"at most {MAX_SUBSCRIPTIONS} groups", "bad_request")
             return None
         return groups
 
@@ -152,19 +166,37 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._deliver(event)
         return replay
 
+    async def _join_backtests(self, groups: list[str]) -> list[int]:
+        """Listen on the backtests' groups, then send each one's current state (in this
+        order, so a change made in between is not missed); their ids."""
+        groups = list(dict.fromkeys(groups))  # each once, in the order asked
+        for group in groups:
+            if group not in self.subscriptions:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.subscriptions.add(group)
+        ids = [backtest_live.backtest_id_of(group) for group in groups]
+        for state in await _backtest_states(self.scope["user"], ids):
+            self.backtest_sent[state["id"]] = state
+            await self.send_json(state)
+        return ids
+
     async def _subscribe(self, content):
         groups = await self._allowed_groups(content)
         if groups is None:
             return
         if not groups:
             await self._error(
-                "accounts", "name at least one account or organization", "bad_request"
+                "accounts", "name at least one account, organization or backtest", "bad_request"
             )
             return
         latest = {}
         for group in groups:
-            latest[group] = (await self._join(group)).latest
-        await self.send_json({"type": "subscribed", "seq": latest})
+            if backtest_live.backtest_id_of(group) is None:
+                latest[group] = (await self._join(group)).latest
+        backtests = await self._join_backtests(
+            [group for group in groups if backtest_live.backtest_id_of(group) is not None]
+        )
+        await self.send_json({"type": "subscribed", "seq": latest, "backtests": backtests})
 
     async def _unsubscribe(self, content):
         groups = await self._allowed_groups(content)
@@ -173,6 +205,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
                 self.subscriptions.discard(group)
                 self.last_seq.pop(group, None)
+                self.backtest_sent.pop(backtest_live.backtest_id_of(group), None)
         if groups is not None:
             await self.send_json({"type": "unsubscribed", "groups": groups})
 
@@ -206,6 +239,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def live_event(self, message):
         if message["event"]["group"] in self.subscriptions:
             await self._deliver(message["event"])
+
+    async def backtest_progress(self, message):
+        """A run's progress (`apps.backtest.services.publish_progress`), forwarded unless
+        the state sent on subscribing already covers it."""
+        backtest_id = message["id"]
+        if backtest_live.backtest_group(backtest_id) not in self.subscriptions:
+            return  # sent before an unsubscribe took effect
+        sent = self.backtest_sent.get(backtest_id)
+        if sent is not None:
+            if not backtest_live.is_ahead(message, sent):
+                return
+            del self.backtest_sent[backtest_id]  # from here on, messages arrive in order
+        await self.send_json(
+            backtest_live.client_message(backtest_id, message["status"], message["progress"])
+        )
 
     async def market_ticker(self, event):
         # Market prices are public data: every signed-in member sees every symbol.
