@@ -1,11 +1,16 @@
-"""Backtests in the ops console: create one, watch its progress (the page refreshes
-while it runs), read its result with server-side SVG charts, export it, and start a
-paper run of its configuration. Every write is a service call."""
+"""Backtests in the ops console: create one or a batch (sweep, walk-forward, A/B), watch
+its progress (the page refreshes while it runs), read its result with server-side SVG
+charts, export it, and start a paper run of its configuration. Every write is a service
+call."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.forms import modelform_factory
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,7 +25,9 @@ from apps.accounts.admin_forms import ServiceModelForm
 from apps.accounts.models import Environment, ExchangeAccount, Organization
 from apps.accounts.roles import Action
 from apps.core import errors
+from apps.risk.models import RiskProfile
 from apps.strategies.engine import registry
+from apps.strategies.selectors import risk_profiles_for
 
 from . import exports, services
 from .charts import drawdown_svg, equity_svg
@@ -35,6 +42,10 @@ class BacktestForm(ServiceModelForm):
     params = forms.JSONField(
         label=_("parameters"), required=False,
         help_text=_("Missing parameters take the strategy's defaults."),
+    )  # fmt: skip
+    risk_profile = forms.ModelChoiceField(
+        label=_("risk profile"), queryset=RiskProfile.objects.none(), required=False,
+        help_text=_("Empty: all-in entries, only the strategy's exits."),
     )  # fmt: skip
 
     class Meta:
@@ -53,29 +64,39 @@ class BacktestForm(ServiceModelForm):
             user = self.actor.user
             self.fields["organization"].queryset = Organization.objects.for_user(user, Action.TRADE)
             self.fields["account"].queryset = ExchangeAccount.objects.for_user(user, Action.TRADE)
+            # Profiles have no organization: only those the user's configs use.
+            self.fields["risk_profile"].queryset = risk_profiles_for(user)
+
+    def settings(self) -> dict:
+        """The service's keywords for what a backtest and a batch share (not the name)."""
+        data = self.cleaned_data
+        return {
+            "organization": data["organization"],
+            "account": data.get("account"),
+            "strategy": data["strategy"],
+            "params": data.get("params") or {},
+            "risk_profile": data.get("risk_profile"),
+            "symbols": [s.strip() for s in data["symbols_text"].split(",") if s.strip()],
+            "interval": data["interval"],
+            "environment": data["environment"],
+            "start": data["start"],
+            "end": data["end"],
+            "fill_mode": data["fill_mode"],
+            "commission": data["commission"],
+            "slippage": data["slippage"],
+            "initial_cash": data["initial_cash"],
+            "backfill": data.get("backfill", False),
+        }
+
+    def create(self):
+        name = self.cleaned_data.get("name") or None
+        return services.create_backtest(actor=self.actor, name=name, **self.settings())
 
     def perform(self):
-        data = self.cleaned_data
         try:
-            return services.create_backtest(
-                actor=self.actor,
-                organization=data["organization"],
-                account=data.get("account"),
-                name=data.get("name") or None,
-                strategy=data["strategy"],
-                params=data.get("params") or {},
-                symbols=[s.strip() for s in data["symbols_text"].split(",") if s.strip()],
-                interval=data["interval"],
-                environment=data["environment"],
-                start=data["start"],
-                end=data["end"],
-                fill_mode=data["fill_mode"],
-                commission=data["commission"],
-                slippage=data["slippage"],
-                initial_cash=data["initial_cash"],
-                backfill=data.get("backfill", False),
-            )
+            return self.create()
         except errors.ValidationError as exc:
+            # The service names a path (params.fast, symbols[0]); the error goes on its field.
             base = exc.field.split(".", 1)[0].split("[", 1)[0]
             exc.field = {"symbols": "symbols_text"}.get(base, base)
             raise
@@ -128,9 +149,9 @@ class BacktestAdmin(OrganizationScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["organization", "account", "name", "strategy", "params", "symbols_text",
-                    "interval", "environment", "start", "end", "fill_mode", "commission",
-                    "slippage", "initial_cash", "backfill"]  # fmt: skip
+            return ["organization", "account", "name", "strategy", "params", "risk_profile",
+                    "symbols_text", "interval", "environment", "start", "end", "fill_mode",
+                    "commission", "slippage", "initial_cash", "backfill"]  # fmt: skip
         return [*_RESULT_FIELDS, *_SETTINGS_FIELDS]
 
     def get_readonly_fields(self, request, obj=None):
@@ -247,21 +268,59 @@ class BacktestAdmin(OrganizationScopedAdmin):
         )
 
 
+_BATCH_FIELDS = (
+    "organization", "name", "kind", "status", "progress", "spec", "summary_table",
+    "runs_table", "created_by", "finished_at",
+)  # fmt: skip
+
+
 @admin.register(BacktestBatch)
 class BacktestBatchAdmin(OrganizationScopedAdmin):
     list_display = ("name", "organization", "kind", "status", "progress", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("name", "organization__name")
-    fields = ("organization", "name", "kind", "status", "progress", "spec", "summary_table",
-              "runs_table", "created_by", "finished_at")  # fmt: skip
-    readonly_fields = fields
     change_form_template = "admin/backtest/backtest/change_form.html"
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:  # the result page: every field is read-only
+            kwargs["form"] = forms.ModelForm
+            return super().get_form(request, obj, change=change, **kwargs)
+        # Imported here: that module builds on BacktestForm, defined above.
+        from .batch_admin_form import FIELDSETS, BacktestBatchForm
+
+        # Over the Backtest model, so the base run's fields (account, period, fill
+        # model...) get the same admin widgets as on a single backtest's add page.
+        form = modelform_factory(
+            Backtest,
+            form=BacktestBatchForm,
+            fields=flatten_fieldsets(FIELDSETS),
+            formfield_callback=partial(self.formfield_for_dbfield, request=request),
+        )
+        form.actor = Actor.from_request(request)
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            from .batch_admin_form import FIELDSETS
+
+            return FIELDSETS
+        return [(None, {"fields": _BATCH_FIELDS})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else _BATCH_FIELDS
+
     def has_add_permission(self, request):
-        return False  # sweeps, walk-forward and A/B runs are created through the API
+        # As through the API: the trader role in at least one organization.
+        return (
+            super().has_add_permission(request)
+            and Organization.objects.for_user(request.user, Action.TRADE).exists()
+        )
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return False  # a batch never changes; the page is read-only
+
+    def response_post_save_add(self, request, obj):
+        return redirect(reverse("admin:backtest_backtestbatch_change", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)

@@ -328,6 +328,7 @@ def create_batch(
     strategy, params or risk_profile). Children are queued on commit."""
     if kind not in BacktestBatch.Kind.values:
         raise ValidationError("kind", f"must be one of {', '.join(BacktestBatch.Kind.values)}")
+    _only_for_kind(kind, grid=grid, variant=variant)
     spec = _spec(actor, **base)
     cls = registry.get(spec["strategy"])
     objective = _objective(objective)
@@ -379,6 +380,15 @@ def create_batch(
     return batch
 
 
+def _only_for_kind(kind: str, *, grid, variant) -> None:
+    """A setting the kind never reads is a mistake to name, not to ignore silently."""
+    compare = kind == BacktestBatch.Kind.COMPARE
+    if compare and grid is not None:
+        raise ValidationError("grid", "an A/B comparison takes a variant, not a grid")
+    if not compare and variant is not None:
+        raise ValidationError("variant", "only an A/B comparison takes a variant")
+
+
 def _child_name(role: str, fields: dict) -> str:
     described = ", ".join(f"{k}={v}" for k, v in sorted(fields["params"].items()))
     return f"{role}: {described}"[:120]
@@ -428,6 +438,8 @@ def _variant(actor: Actor, spec: dict, variant) -> dict:
         out["risk"] = execute.risk_snapshot(profile)
         _check_risk(out["risk"])
         out["risk_profile_name"] = profile.name if profile else ""
+    if all(out[k] == spec[k] for k in ("strategy", "params", "risk")):
+        raise ValidationError("variant", "must change something: B would be the same as A")
     return out
 
 
