@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from . import trading_routes
 from .views.accounts import ExchangeAccountViewSet, KeyPairViewSet
 from .views.catalogue import AlertViewSet, AuditEventViewSet, RiskProfileViewSet, StrategyViewSet
+from .views.market import LiquidityViewSet
 from .views.tenancy import MembershipViewSet, OrganizationViewSet
 from .views.tokens import ApiTokenViewSet
 
@@ -29,6 +30,7 @@ def register_core(router: DefaultRouter) -> None:
     router.register("audit-events", AuditEventViewSet, basename="audit-event")
     router.register("alerts", AlertViewSet, basename="alert")
     router.register("tokens", ApiTokenViewSet, basename="token")
+    router.register("liquidity", LiquidityViewSet, basename="liquidity")
 
 
 def build_router() -> DefaultRouter:

@@ -46,3 +46,39 @@ def import_batch_size() -> int:
 
 def archive_dir() -> str:
     return str(getattr(settings, "MARKETDATA_ARCHIVE_DIR", settings.BASE_DIR / "var" / "archive"))
+
+
+def order_books_enabled() -> bool:
+    """The streams process keeps a local order book of every symbol it follows and
+    publishes its liquidity summary (`apps/marketdata/liquidity.py`)."""
+    return bool(getattr(settings, "MARKETDATA_ORDER_BOOKS", True))
+
+
+def liquidity_interval_seconds() -> float:
+    """Seconds between two liquidity summaries of one symbol."""
+    return float(getattr(settings, "MARKETDATA_LIQUIDITY_INTERVAL_SECONDS", 1.0))
+
+
+def liquidity_max_age_seconds() -> float:
+    """A summary older than this is not used (and its Redis key expires)."""
+    return float(getattr(settings, "MARKETDATA_LIQUIDITY_MAX_AGE_SECONDS", 5.0))
+
+
+def liquidity_levels() -> int:
+    """Best levels per side kept in a summary, for slippage estimates."""
+    return int(getattr(settings, "MARKETDATA_LIQUIDITY_LEVELS", 50))
+
+
+def order_book_snapshot_limit() -> int:
+    """Levels of the REST snapshot a local book starts from (weight 50 at 1000)."""
+    return int(getattr(settings, "MARKETDATA_ORDER_BOOK_SNAPSHOT_LIMIT", 1000))
+
+
+def streams_environment() -> str:
+    """The environment the streams process serves unless told otherwise (as
+    `run_streams --environment` defaults)."""
+    import os
+
+    return str(
+        getattr(settings, "STREAMS_ENVIRONMENT", os.environ.get("STREAMS_ENVIRONMENT", "paper"))
+    )

@@ -4,7 +4,10 @@ Each (symbol, interval) that an enabled strategy config of an active account tra
 followed once, by the shard that owns the symbol (a stable hash, so no candle is
 ingested twice or missed); the set follows configuration changes without a restart.
 Every closed kline is written to `Candle` (idempotent upsert) and to the Redis cache
-of latest prices and candle windows. A heartbeat per shard feeds /status.
+of latest prices and candle windows. With `MARKETDATA_ORDER_BOOKS` on, the shard also
+keeps a local order book of each symbol it follows (diff-depth stream + REST snapshot)
+and publishes its liquidity summary to Redis every second (`liquidity.py`). A heartbeat
+per shard feeds /status.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -22,6 +26,7 @@ from django.db import close_old_connections, connections
 
 from apps.core.redis import get_redis
 from apps.exchange.environments import endpoints_for
+from apps.exchange.streams.depth import OrderBookFeeds, depth_stream
 from apps.exchange.streams.kline_gaps import backfill_closed_klines
 from apps.exchange.streams.supervisor import MarketStreamSupervisor, kline_stream
 
@@ -37,6 +42,7 @@ from .derived import (
 )
 from .intervals import INTERVAL_MS
 from .klines import KlineRow, parse_kline
+from .liquidity import LiquidityPublisher, LiquidityStore
 from .models import Candle
 from .selectors import candles_between
 from .services import ensure_symbol, sync_symbols, upsert_candles
@@ -108,6 +114,12 @@ def derive_candle(environment: str, symbol: str, base: str, interval: str, open_
     return start
 
 
+def _book_stream(symbol: str) -> str:
+    """The 1000 ms diff-depth stream: summaries go out once a second, so the 100 ms one
+    would cost ten times the messages for nothing."""
+    return depth_stream(symbol, speed="")
+
+
 class MarketDataShard:
     def __init__(
         self,
@@ -133,6 +145,14 @@ class MarketDataShard:
         self._derived_pairs: set[tuple[str, str]] = set()
         self._symbols_due = float("-inf")
         self.tickers = TickerPublisher(environment)
+        self.order_books = conf.order_books_enabled()
+        self.books = OrderBookFeeds(self._depth_snapshot)
+        self.book_symbols: set[str] = set()
+        self._book_times: dict[str, int] = {}  # symbol -> exchange time of its last diff
+        self._book_seen: dict[str, float] = {}  # symbol -> monotonic time of its last diff
+        self._snapshot_gateway = None
+        self._snapshot_lock = threading.Lock()
+        self.liquidity = LiquidityPublisher(environment, self._followed_books)
         self.supervisor = MarketStreamSupervisor(
             endpoints_for(environment).stream,
             on_closed_kline=self._closed_kline,
@@ -197,8 +217,56 @@ class MarketDataShard:
     def _backfill(self, symbol: str, interval: str, first: int, last: int) -> list:
         return backfill_closed_klines(self._gateway, symbol, interval, first, last)
 
+    def _depth_snapshot(self, symbol: str) -> dict:
+        """A REST depth snapshot for a book out of sync. Called from worker threads
+        (`OrderBookFeeds`), so through a gateway of its own, one request at a time (a
+        gateway is not thread-safe)."""
+        with self._snapshot_lock:
+            if self._snapshot_gateway is None:
+                from apps.exchange.gateway import ExchangeGateway
+
+                self._snapshot_gateway = ExchangeGateway(self.environment)
+            return self._snapshot_gateway.depth(symbol, limit=conf.order_book_snapshot_limit())
+
+    def _followed_books(self) -> dict:
+        """The books worth publishing: in sync, and with a diff received on the
+        connection open now. While it is down nothing is published (the summaries
+        expire); after a reconnect, the first diff either continues the sequence or
+        reveals the gap and forces a resync, so a book is never shown across a break."""
+        books = {}
+        for symbol in self.book_symbols:
+            book = self.books.books.get(symbol)
+            since = self.supervisor.connected_since(_book_stream(symbol))
+            seen = self._book_seen.get(symbol)
+            if book is not None and since is not None and seen is not None and seen >= since:
+                books[symbol] = (book, self._book_times.get(symbol, 0))
+        return books
+
+    async def _refresh_books(self, symbols: set[str]) -> None:
+        """Follow the diff-depth stream of exactly these symbols."""
+        wanted = symbols if self.order_books else set()
+        added, removed = sorted(wanted - self.book_symbols), sorted(self.book_symbols - wanted)
+        self.book_symbols = set(wanted)
+        if added:
+            await self.supervisor.subscribe([_book_stream(s) for s in added])
+        if removed:
+            await self.supervisor.unsubscribe([_book_stream(s) for s in removed])
+            for symbol in removed:
+                self.books.books.pop(symbol, None)
+                self._book_times.pop(symbol, None)
+                self._book_seen.pop(symbol, None)
+            await asyncio.to_thread(LiquidityStore(get_redis(), self.environment).forget, removed)
+
     async def _event(self, stream: str, data: dict) -> None:
-        """An open kline's update: the latest price, for the live pages."""
+        """An open kline's update: the latest price, for the live pages. A diff-depth
+        event: the symbol's local book."""
+        if data.get("e") == "depthUpdate":
+            symbol = str(data.get("s", "")).upper()
+            if symbol in self.book_symbols:
+                self._book_times[symbol] = int(data.get("E") or 0)
+                self._book_seen[symbol] = time.monotonic()
+                await self.books.on_event(stream, data)
+            return
         if data.get("e") == "kline":
             kline = data["k"]
             await self._ticker(kline["s"], kline["c"], int(data.get("E") or kline["T"]))
@@ -270,22 +338,28 @@ class MarketDataShard:
         if removed:
             await self.supervisor.unsubscribe(removed)
         self.followed = wanted
+        await self._refresh_books({symbol for symbol, _ in plan.subscribed})
         self._heartbeat()
 
     def _heartbeat(self) -> None:
         beat = {"shard": f"{self.shard}/{self.shard_count}", "streams": len(self.followed),
-                "reconnects": self.supervisor.reconnects, "seen_at": time.time()}  # fmt: skip
+                "books": len(self.book_symbols), "reconnects": self.supervisor.reconnects,
+                "seen_at": time.time()}  # fmt: skip
         key = f"{HEARTBEAT_PREFIX}{self.environment}:{self.shard}"
         get_redis().set(key, json.dumps(beat), ex=max(60, int(self.refresh_seconds * 3)))
 
     async def run(self, stop: asyncio.Event) -> None:
         self.supervisor.start()
+        publisher = asyncio.create_task(self.liquidity.run(stop), name="liquidity")
         try:
             while not stop.is_set():
                 await self.refresh()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.refresh_seconds)
         finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
             await self.supervisor.stop()
             # The database work ran in sync_to_async's thread: release its connection.
             await sync_to_async(connections.close_all)()

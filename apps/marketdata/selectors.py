@@ -22,3 +22,14 @@ def candles_between(*, symbol: Symbol, interval: str, start, end) -> list[Candle
             symbol=symbol, interval=interval, open_time__gte=start, open_time__lt=end
         ).order_by("open_time")
     )
+
+
+def liquidity_summary(*, environment: str, symbol: str, redis_client=None):
+    """The order-book summary the streams process published for `symbol`, or None when
+    there is none or it is older than `MARKETDATA_LIQUIDITY_MAX_AGE_SECONDS`."""
+    from apps.core.redis import get_redis
+
+    from .liquidity import LiquidityStore
+
+    store = LiquidityStore(redis_client or get_redis(), environment)
+    return store.read(symbol.upper())

@@ -48,6 +48,20 @@ def _share(verbose_name, default, help_text, *, low="0", high="1", null=False):
     )
 
 
+def _bps_limit(verbose_name, help_text):
+    """An optional limit in basis points, (0, 10000]; empty turns the rule off."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=None,
+        validators=[MinValueValidator(D("0.01")), MaxValueValidator(D(10_000))],
+        help_text=help_text,
+    )
+
+
 class Preset(models.TextChoices):
     CONSERVATIVE = "conservative", _("Conservative")
     BALANCED = "balanced", _("Balanced")
@@ -212,6 +226,19 @@ class RiskProfile(TimeStampedModel):
     reserved_balance_threshold = _share(
         _("reserved balance threshold"), "0.70",
         _("Above this share of the balance locked in open orders, alert and block entries."),
+    )  # fmt: skip
+
+    # --- liquidity (the live order book; never applied in backtests) ---------------
+    max_spread_bps = _bps_limit(
+        _("maximum spread (bps)"),
+        _("Refuse entries while the order book's bid-ask spread is wider than this many basis "
+          "points of the mid (10 = 0.1%); also refused without a fresh book. Empty: off."),
+    )  # fmt: skip
+    max_slippage_bps = _bps_limit(
+        _("maximum slippage (bps)"),
+        _("Refuse entries whose market buy, walked through the order book at its final size, "
+          "would fill this many basis points above the mid or more; also refused without a "
+          "fresh book. Empty: off."),
     )  # fmt: skip
 
     # --- exits ---------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_as_dict_lists_every_setting():
     assert values["max_open_positions"] == 7
     assert values["exits"] == ExitConfig()
     assert set(values) >= {"sizing_method", "risk_per_trade", "sector_caps", "max_drawdown"}
-    assert len(values) == 22
+    assert len(values) == 24  # 22 + the two liquidity limits
 
 
 # --- money helpers ------------------------------------------------------------------

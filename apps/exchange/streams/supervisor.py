@@ -75,6 +75,7 @@ class _Connection:
     index: int
     streams: set[str]
     socket: object | None = None
+    opened_at: float | None = None  # monotonic; None while down
     pacer: MessagePacer = field(default_factory=MessagePacer)
     next_id: int = 1
     task: asyncio.Task | None = None
@@ -148,6 +149,16 @@ class MarketStreamSupervisor:
         for stream in streams:
             self._kline_streams.pop(stream, None)
 
+    def connected_since(self, stream: str) -> float | None:
+        """When (monotonic) the connection carrying `stream` opened; None while it is
+        down or the stream is not subscribed. A consumer that needs an unbroken
+        sequence (an order book) compares it with the time of its last message."""
+        for index, streams in enumerate(self.plan.connections):
+            if stream in streams:
+                connection = self._connections.get(index)
+                return None if connection is None else connection.opened_at
+        return None
+
     # --- life cycle --------------------------------------------------------------
     def start(self) -> None:
         self._consumer = asyncio.create_task(self._consume(), name="streams-consumer")
@@ -188,6 +199,7 @@ class MarketStreamSupervisor:
                 opened_at = None
             finally:
                 connection.socket = None
+                connection.opened_at = None
             if opened_at is not None and time.monotonic() - opened_at > 60:
                 delay = self.config.backoff_initial  # it was healthy: start over
 
@@ -201,6 +213,7 @@ class MarketStreamSupervisor:
         async with connect(url, compression="deflate", open_timeout=10, max_size=2**22) as socket:
             opened_at = time.monotonic()
             connection.socket = socket
+            connection.opened_at = opened_at
             self.connected.set()
             await self._catch_up(streams)
             while not self._stopping.is_set():

@@ -156,6 +156,9 @@ class RiskConfig:
     max_drawdown: Decimal = _D_0_15
     drawdown_mode: str = "halt"
     reserved_balance_threshold: Decimal = _D_0_70
+    # Liquidity limits in basis points (None: off), read from the live order book.
+    max_spread_bps: Decimal | None = None
+    max_slippage_bps: Decimal | None = None
     exits: ExitConfig = field(default_factory=ExitConfig)
 
     def __post_init__(self) -> None:
@@ -203,6 +206,10 @@ class RiskConfig:
         _fraction(
             errors, "reserved_balance_threshold", self.reserved_balance_threshold, low_open=True
         )
+        for name in ("max_spread_bps", "max_slippage_bps"):
+            value = getattr(self, name)
+            if value is not None:
+                _fraction(errors, name, value, high=D(10_000), low_open=True)
         if not isinstance(self.exits, ExitConfig):
             errors.append(ParameterError("exits", "must be an ExitConfig"))
         if errors:

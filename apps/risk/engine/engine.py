@@ -50,9 +50,10 @@ def evaluate_entry(
     """Run every rule and return the decision.
 
     Gates (drawdown, daily loss, trade count, cooldown, reserved balance, open
-    positions, reward:risk) reject; caps (position size, free balance, correlation,
-    sector exposure, portfolio heat) shrink the size to the largest quantity that keeps
-    every limit. All verdicts are returned so the decision record shows each reason.
+    positions, reward:risk, spread; slippage on the final size) reject; caps (position
+    size, free balance, correlation, sector exposure, portfolio heat) shrink the size to
+    the largest quantity that keeps every limit. All verdicts are returned so the
+    decision record shows each reason.
     """
     _require_decimals(account, proposal)
     verdicts: list[RuleVerdict] = []
@@ -87,6 +88,9 @@ def evaluate_entry(
         )
         return _reject(verdicts, alerts, halt, stop, proposal.target)
     verdicts.append(rules.reward_risk(config, proposal, stop))
+    spread = rules.spread(config, proposal)
+    if spread is not None:
+        verdicts.append(spread)
     if not all(v.passed for v in verdicts):
         return _reject(verdicts, alerts, halt, stop, proposal.target)
 
@@ -136,6 +140,12 @@ def evaluate_entry(
             RuleVerdict("exchange_minimum", False, f"{quantity} is below the symbol's minimum")
         )
         return _reject(verdicts, alerts, halt, stop, proposal.target)
+    # Slippage depends on the size, so it is checked on the final quantity.
+    slippage = rules.slippage(config, proposal, quantity)
+    if slippage is not None:
+        verdicts.append(slippage)
+        if not slippage.passed:
+            return _reject(verdicts, alerts, halt, stop, proposal.target)
 
     outcome = Outcome.APPROVED if quantity == wanted else Outcome.RESIZED
     return RiskDecision(

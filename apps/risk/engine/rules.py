@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from .config import RiskConfig
 from .decision import RuleVerdict
+from .liquidity import BUY, market_fill
 from .money import ZERO, div_floor, float_to_decimal, mul_floor
 from .state import AccountState, AccountTotals, TradeProposal
 
@@ -215,3 +216,64 @@ def portfolio_heat(
         f"open risk {_pct(heat / account.equity)} of equity, cap {_pct(config.max_portfolio_heat)}"
     )
     return RuleVerdict("portfolio_heat", qty is None or qty > 0, reason, qty)
+
+
+# --- liquidity: the live order book ----------------------------------------------------
+
+_NOT_CHECKED = "no order book here (backtest): not checked"
+
+
+def _bps(value: Decimal) -> str:
+    return f"{value:.2f} bps"
+
+
+def spread(config: RiskConfig, proposal: TradeProposal) -> RuleVerdict | None:
+    """Gate: the bid-ask spread of the symbol's book against ``max_spread_bps``."""
+    limit = config.max_spread_bps
+    if limit is None:
+        return None
+    book = proposal.book
+    if book is None:
+        return RuleVerdict("max_spread_bps", True, _NOT_CHECKED)
+    if book.empty:
+        return RuleVerdict("max_spread_bps", False, f"no fresh order book for {proposal.symbol}")
+    width = book.spread_bps
+    if width > limit:
+        return RuleVerdict(
+            "max_spread_bps",
+            False,
+            f"spread {_bps(width)} (bid {book.best_bid}, ask {book.best_ask}) is wider than "
+            f"the {limit} bps limit",
+        )
+    return RuleVerdict("max_spread_bps", True, f"spread {_bps(width)} within {limit} bps")
+
+
+def slippage(config: RiskConfig, proposal: TradeProposal, quantity: Decimal) -> RuleVerdict | None:
+    """Gate on the final size: a market buy of ``quantity * entry`` walked through the
+    book's asks must fill, at an average within ``max_slippage_bps`` of the mid."""
+    limit = config.max_slippage_bps
+    if limit is None:
+        return None
+    book = proposal.book
+    if book is None:
+        return RuleVerdict("max_slippage_bps", True, _NOT_CHECKED)
+    if book.empty:
+        return RuleVerdict("max_slippage_bps", False, f"no fresh order book for {proposal.symbol}")
+    quote = quantity * proposal.entry
+    asset = proposal.quote_asset or "quote"
+    fill = market_fill(book, BUY, quote)
+    if not fill.complete:
+        return RuleVerdict(
+            "max_slippage_bps",
+            False,
+            f"not enough depth: the book's {len(book.asks)} best ask levels hold "
+            f"{quote - fill.unfilled_quote:.2f} {asset}, this entry needs {quote:.2f}",
+        )
+    moved = fill.slippage_bps
+    figures = (
+        f"buying {quote:.2f} {asset} at market fills at {fill.average_price:.8g} on average, "
+        f"{_bps(moved)} from the mid {book.mid}"
+    )
+    if moved > limit:
+        return RuleVerdict("max_slippage_bps", False, f"{figures}: above the {limit} bps limit")
+    return RuleVerdict("max_slippage_bps", True, f"{figures}: within {limit} bps")

@@ -16,6 +16,8 @@ from .money import ONE, ZERO, float_to_decimal
 if TYPE_CHECKING:
     from apps.strategies.engine.signals import Signal
 
+    from .liquidity import BookView
+
 _NO_CORRELATIONS: Mapping[str, float] = MappingProxyType({})
 
 
@@ -110,6 +112,9 @@ class TradeProposal(NamedTuple):
     ``stop`` None means "use the profile's ATR stop". ``correlations`` maps other
     symbols to the correlation of their returns with this one's (floats from the
     indicator engine). ``quantity`` is the requested size of a pyramid addition.
+    ``book`` is the symbol's order book for the liquidity limits: None where there is
+    none to have (backtests: the limits are not applied); the live cycle passes an
+    empty ``BookView`` when no fresh summary exists, which the limits refuse.
     """
 
     symbol: str
@@ -127,6 +132,7 @@ class TradeProposal(NamedTuple):
     quantity_step: Decimal | None = None
     min_quantity: Decimal = ZERO
     min_notional: Decimal = ZERO
+    book: BookView | None = None
 
     @classmethod
     def from_signal(

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from django.db.models import F
 
+from apps.marketdata.selectors import liquidity_summary
 from apps.risk.engine import RiskConfig, RiskDecision, TradeProposal, evaluate_entry
+from apps.risk.engine.liquidity import BookView
 
 from ..models import Position
 from ..states import OrderStatus
@@ -49,10 +51,22 @@ def risk_config_for(config) -> RiskConfig:
     return profile.to_engine_config() if profile is not None else RiskConfig()
 
 
-def propose(*, group, symbol_row, account, rules, gateway, candles=None, held=()) -> TradeProposal:
+def order_book(*, risk_config: RiskConfig, symbol_row) -> BookView | None:
+    """The order book the liquidity limits read: the streams' fresh summary, or an
+    empty view (which they refuse) when there is none; None when no limit is set."""
+    if risk_config.max_spread_bps is None and risk_config.max_slippage_bps is None:
+        return None
+    summary = liquidity_summary(environment=symbol_row.environment, symbol=symbol_row.name)
+    return summary.book if summary is not None else BookView(symbol_row.name)
+
+
+def propose(
+    *, group, symbol_row, account, rules, gateway, candles=None, held=(), book=None
+) -> TradeProposal:
     """The signal as a proposal at the trigger candle's close. `candles` is the
     trigger's (interval, open time in ms): with `held` (the symbols the account holds)
-    it gives the correlations the risk engine's correlation cap reads."""
+    it gives the correlations the risk engine's correlation cap reads. `book`: see
+    `order_book`."""
     quote_rate = rate(
         account.environment, symbol_row.quote_asset, account.valuation_currency, gateway=gateway
     )
@@ -67,6 +81,7 @@ def propose(*, group, symbol_row, account, rules, gateway, candles=None, held=()
         min_quantity=rules.lot.min_qty,
         min_notional=rules.notional.min_notional if rules.notional else ZERO,
         correlations=_correlations(symbol_row, candles, held),
+        book=book,
     )
 
 
@@ -104,6 +119,7 @@ def enter(
         gateway=gateway,
         candles=candles,
         held=[p.symbol for p in account_state.positions],
+        book=order_book(risk_config=risk_config, symbol_row=symbol_row),
     )
     decision = evaluate_entry(risk_config, account_state, proposal)
     outcome = EntryOutcome(risk=decision)
@@ -160,6 +176,7 @@ def add_to_position(
         quantity_step=rules.lot.step_size or None,
         min_quantity=rules.lot.min_qty,
         min_notional=rules.notional.min_notional if rules.notional else ZERO,
+        book=order_book(risk_config=risk_config, symbol_row=symbol_row),
     )
     decision = evaluate_entry(risk_config, account_state, proposal)
     outcome = EntryOutcome(risk=decision)

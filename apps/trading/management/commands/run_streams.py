@@ -2,7 +2,9 @@
 
 Two halves, each sharded with its own key so nothing is ingested twice or missed:
 - market data by symbol: every (symbol, interval) an enabled strategy config trades,
-  each closed candle written, cached and fanned out to the per-candle cycle tasks;
+  each closed candle written, cached and fanned out to the per-candle cycle tasks, and
+  each symbol's order book kept with its liquidity summary in Redis
+  (`MARKETDATA_ORDER_BOOKS`);
 - user data by account: every followed account's executionReports, balance updates
   and account positions booked as they happen, reconciled on start and after a gap.
 
