@@ -2,10 +2,11 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+from apps.core.asgi_handler import get_sync_chain_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-django_asgi_app = get_asgi_application()  # sets up Django before the imports below
+# Sets up Django before the imports below; one thread hop per request, not ten.
+django_asgi_app = get_sync_chain_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
