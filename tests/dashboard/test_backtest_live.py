@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client
@@ -16,22 +15,11 @@ from apps.backtest.models import Backtest, Status
 from apps.backtest.services import publish_progress
 from apps.dashboard.consumers import MAX_SUBSCRIPTIONS
 from tests.accounts.factories import make_org, member, otp_login
+from tests.support.threads import in_worker_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUIET_S = 0.5  # how long "nothing arrives" is watched for
-
-
-def _in_thread(function):
-    """ORM work from the async tests, in a worker thread that closes its connection."""
-
-    def run(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
-
-    return sync_to_async(run, thread_sensitive=False)
 
 
 def _backtest(organization, name: str, **fields) -> Backtest:
@@ -63,7 +51,7 @@ def desk(redis_client):
     return desk
 
 
-@_in_thread
+@in_worker_thread
 def _progress(backtest_id: int, status: str, progress: int, *, publish: bool = True) -> None:
     """Write the row as a run does, then publish it (after the write, as a run does)."""
     Backtest.objects.filter(pk=backtest_id).update(status=status, progress=progress)
@@ -71,7 +59,7 @@ def _progress(backtest_id: int, status: str, progress: int, *, publish: bool = T
         publish_progress(Backtest.objects.get(pk=backtest_id))
 
 
-@_in_thread
+@in_worker_thread
 def _publish_stale(backtest_id: int, status: str, progress: int) -> None:
     """A message that left before the row changed again (the row is not touched)."""
     backtest = Backtest.objects.get(pk=backtest_id)
@@ -212,7 +200,7 @@ async def test_a_malformed_backtest_list_is_refused_naming_the_field_and_rule(de
         await communicator.disconnect()
 
 
-@_in_thread
+@in_worker_thread
 def _many_backtests(organization, count: int) -> list[int]:
     return [_backtest(organization, f"Sweep run {i}").pk for i in range(count)]
 

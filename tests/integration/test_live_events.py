@@ -8,8 +8,6 @@ from decimal import Decimal
 
 import pytest
 import websockets
-from asgiref.sync import sync_to_async
-from django.db import connection
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 
@@ -17,24 +15,13 @@ from apps.accounts.actors import Actor
 from apps.accounts.services import pause_account
 from apps.monitoring.alerts import raise_alert
 from tests.accounts.factories import make_org, member, otp_login
+from tests.support.threads import in_worker_thread
 from tests.trading.support import active_account, fill, make_config, order_for, sync_default_symbols
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _in_thread(function):
-    """Run ORM work from the async test in a worker thread, closing its connection."""
-
-    def run(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
-
-    return sync_to_async(run, thread_sensitive=False)
-
-
-@_in_thread
+@in_worker_thread
 def _tenant(name: str, *, verified: bool = True) -> dict:
     """An organization with one active paper account, a config, and a trader's session."""
     organization = make_org(f"Live {name}")
@@ -54,7 +41,7 @@ def _tenant(name: str, *, verified: bool = True) -> dict:
     }
 
 
-@_in_thread
+@in_worker_thread
 def _buy_and_fill(config, *, price="60000", quantity="0.01") -> int:
     order = order_for(config, quantity=quantity)
     record, created = fill(order, price=price, quantity=quantity)
@@ -62,7 +49,7 @@ def _buy_and_fill(config, *, price="60000", quantity="0.01") -> int:
     return record.exchange_trade_id
 
 
-@_in_thread
+@in_worker_thread
 def _sync_symbols():
     sync_default_symbols()
 
@@ -156,7 +143,7 @@ async def test_another_organizations_account_is_refused_and_its_events_never_arr
         )
         await _next(ws, "subscribed")
         await _buy_and_fill(theirs["config"])
-        await _in_thread(raise_alert)(
+        await in_worker_thread(raise_alert)(
             "warning", "live_test", "theirs", account_id=theirs["account"]
         )
         await _buy_and_fill(mine["config"], price="61000")
@@ -189,8 +176,10 @@ async def test_resume_after_a_disconnect_delivers_the_missed_events_in_order(
     last = seen[-1]["seq"]
     # While disconnected: another fill, an alert and a status change.
     await _buy_and_fill(mine["config"], price="60500")
-    await _in_thread(raise_alert)("warning", "live_test", "missed", account_id=mine["account"])
-    await _in_thread(_pause)(mine["account"])
+    await in_worker_thread(raise_alert)(
+        "warning", "live_test", "missed", account_id=mine["account"]
+    )
+    await in_worker_thread(_pause)(mine["account"])
     async with _connect(daphne_server, mine["cookie"]) as ws:
         assert (await _next(ws, "hello"))["type"] == "hello"
         await ws.send(json.dumps({"type": "resume", "account": mine["account"], "after": last}))

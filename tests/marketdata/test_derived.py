@@ -15,7 +15,7 @@ from apps.marketdata.ingestion import MarketDataShard
 from apps.marketdata.klines import parse_kline
 from apps.marketdata.models import Candle
 from apps.strategies.models import StrategyConfig
-from tests.marketdata.test_ingestion import active_config, advance, exchange, paper  # noqa: F401
+from tests.marketdata.test_ingestion import active_config, advance, paper  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MINUTE = 60_000

@@ -20,21 +20,13 @@ from apps.marketdata.cache import MarketCache
 from apps.marketdata.ingestion import HEARTBEAT_PREFIX, MarketDataShard, parse_shard, shard_of
 from apps.marketdata.models import Candle, Symbol
 from apps.marketdata.services import ensure_symbol
-from apps.paper_exchange.server.app import ServerThread
 from apps.strategies import services as strategy_services
 from apps.strategies.models import StrategyConfig
 from tests.accounts.factories import make_account, make_org, member
-from tests.paper_exchange.conftest import Admin, make_config
+from tests.paper_exchange.conftest import Admin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MINUTE = 60_000
-
-
-@pytest.fixture(scope="module")
-def exchange():
-    server = ServerThread(make_config()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -23,16 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MINUTE = 60_000
 
 
-@pytest.fixture(scope="module")
-def exchange():
-    from apps.paper_exchange.server.app import ServerThread
-    from tests.paper_exchange.conftest import make_config
-
-    server = ServerThread(make_config()).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def paper(settings, exchange, redis_client):
     from tests.paper_exchange.conftest import Admin
