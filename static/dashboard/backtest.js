@@ -2,13 +2,12 @@
 // element with data-backtest-id and data-status) is subscribed on /ws/live/ and its
 // status badge and progress follow the run. On the detail page a run that finishes
 // reloads the page once, which then renders its metrics, charts and exports.
-// Loaded as a file (no inline script); dashboard.js opens no socket on these pages.
+// Loaded as a file (no inline script); the connection is live_socket.js's (dashboard.js
+// opens none on these pages).
 (function () {
   "use strict";
 
   var FINISHED = ["done", "failed"];
-  var RETRY_FIRST_MS = 1000;
-  var RETRY_MAX_MS = 15000;
 
   function readJson(id, fallback) {
     var node = document.getElementById(id);
@@ -58,47 +57,20 @@
     }
   }
 
-  function liveState(state) {
-    var node = document.getElementById("live-state");
-    if (!node) return;
-    node.dataset.state = state;
-    node.textContent = STRINGS[state] || state;
-  }
-
   function BacktestLive() {
-    this.delay = RETRY_FIRST_MS;
     this.stopped = false;
     this.subscribed = false;
   }
 
   BacktestLive.prototype.connect = function () {
-    var self = this;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/live/");
-    self.socket = socket;
-    socket.onopen = function () {
-      self.delay = RETRY_FIRST_MS;
-      self.subscribed = false;
-      liveState("live");
-      // Subscribing (again, after a reconnect) sends each run's current state first.
-      var ids = unfinishedIds();
-      if (ids.length) socket.send(JSON.stringify({ type: "subscribe", backtests: ids }));
-    };
-    socket.onmessage = function (message) {
-      self.receive(JSON.parse(message.data));
-    };
-    socket.onclose = function (event) {
-      // 4401/4403: not signed in or not verified; retrying would not help.
-      if (event.code === 4401 || event.code === 4403 || self.stopped) {
-        liveState("offline");
-        return;
-      }
-      liveState("reconnecting");
-      setTimeout(function () {
-        self.connect();
-      }, self.delay);
-      self.delay = Math.min(self.delay * 2, RETRY_MAX_MS);
-    };
+    window.spotdeskConnectLive(this, STRINGS);
+  };
+
+  BacktestLive.prototype.onOpen = function (socket) {
+    this.subscribed = false;
+    // Subscribing (again, after a reconnect) sends each run's current state first.
+    var ids = unfinishedIds();
+    if (ids.length) socket.send(JSON.stringify({ type: "subscribe", backtests: ids }));
   };
 
   BacktestLive.prototype.receive = function (message) {

@@ -505,45 +505,18 @@
 
   // --- the live channel -------------------------------------------------------------
 
-  function liveState(state) {
-    var node = document.getElementById("live-state");
-    if (!node) return;
-    node.dataset.state = state;
-    node.textContent = t(state);
-  }
-
   function LiveChannel(handlers) {
     this.handlers = handlers;
     this.seqs = {}; // account id -> the newest sequence number applied
-    this.delay = 1000;
     this.stopped = false;
   }
 
   LiveChannel.prototype.connect = function () {
-    var self = this;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/live/");
-    self.socket = socket;
-    socket.onopen = function () {
-      self.delay = 1000;
-      liveState("live");
-      self.start();
-    };
-    socket.onmessage = function (message) {
-      self.receive(JSON.parse(message.data));
-    };
-    socket.onclose = function (event) {
-      // 4401/4403: not signed in or not verified; retrying would not help.
-      if (event.code === 4401 || event.code === 4403 || self.stopped) {
-        liveState("offline");
-        return;
-      }
-      liveState("reconnecting");
-      setTimeout(function () {
-        self.connect();
-      }, self.delay);
-      self.delay = Math.min(self.delay * 2, 15000);
-    };
+    window.spotdeskConnectLive(this, STRINGS); // live_socket.js
+  };
+
+  LiveChannel.prototype.onOpen = function () {
+    this.start();
   };
 
   LiveChannel.prototype.send = function (message) {
