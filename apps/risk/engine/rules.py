@@ -227,16 +227,24 @@ def _bps(value: Decimal) -> str:
     return f"{value:.2f} bps"
 
 
+def _settled_without_book(rule: str, proposal: TradeProposal) -> RuleVerdict | None:
+    """The verdict when the book decides nothing: none here (a backtest) passes, an
+    empty one (no fresh book live) refuses; None when the book must be read."""
+    if proposal.book is None:
+        return RuleVerdict(rule, True, _NOT_CHECKED)
+    if proposal.book.empty:
+        return RuleVerdict(rule, False, f"no fresh order book for {proposal.symbol}")
+    return None
+
+
 def spread(config: RiskConfig, proposal: TradeProposal) -> RuleVerdict | None:
     """Gate: the bid-ask spread of the symbol's book against ``max_spread_bps``."""
     limit = config.max_spread_bps
     if limit is None:
         return None
+    if (settled := _settled_without_book("max_spread_bps", proposal)) is not None:
+        return settled
     book = proposal.book
-    if book is None:
-        return RuleVerdict("max_spread_bps", True, _NOT_CHECKED)
-    if book.empty:
-        return RuleVerdict("max_spread_bps", False, f"no fresh order book for {proposal.symbol}")
     width = book.spread_bps
     if width > limit:
         return RuleVerdict(
@@ -254,11 +262,9 @@ def slippage(config: RiskConfig, proposal: TradeProposal, quantity: Decimal) -> 
     limit = config.max_slippage_bps
     if limit is None:
         return None
+    if (settled := _settled_without_book("max_slippage_bps", proposal)) is not None:
+        return settled
     book = proposal.book
-    if book is None:
-        return RuleVerdict("max_slippage_bps", True, _NOT_CHECKED)
-    if book.empty:
-        return RuleVerdict("max_slippage_bps", False, f"no fresh order book for {proposal.symbol}")
     quote = quantity * proposal.entry
     asset = proposal.quote_asset or "quote"
     fill = market_fill(book, BUY, quote)
