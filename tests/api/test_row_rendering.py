@@ -2,6 +2,7 @@
 what DRF's generic ModelSerializer path gives, on real rows of every resource it
 serves, None values and another current time zone included."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -70,3 +71,35 @@ def test_the_api_list_serves_the_same_rows_as_the_generic_path():
     assert body["results"]
     for result in body["results"]:
         assert result == _generic(trading_serializers.OrderSerializer, rows[result["id"]])
+
+
+def test_the_active_time_zone_is_read_once_per_row_not_per_datetime(monkeypatch):
+    from apps.api.serializers import rows as row_rendering
+
+    TradingWorld()
+    orders = list(Order.objects.order_by("pk"))
+    reads = []
+    current = timezone.get_current_timezone
+
+    def counted():
+        reads.append(1)
+        return current()
+
+    monkeypatch.setattr(row_rendering.timezone, "get_current_timezone", counted)
+    with timezone.override("America/Sao_Paulo"):
+        data = trading_serializers.OrderSerializer(orders, many=True).data
+    assert data[0]["created_at"].endswith("-03:00")
+    assert len(reads) == len(orders)  # two datetime columns, one read of the zone a row
+
+
+def test_naive_and_out_of_range_datetimes_take_drfs_own_path():
+    world = TradingWorld()
+    order = Order.objects.get(pk=world.entry.pk)
+    order.created_at = order.created_at.replace(tzinfo=None)  # naive: made aware by DRF
+    with timezone.override("America/Sao_Paulo"):
+        fast = trading_serializers.OrderSerializer(order).data
+        assert fast == _generic(trading_serializers.OrderSerializer, order)
+        assert fast["created_at"].endswith("-03:00")
+    order.created_at = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
+    with timezone.override("America/Sao_Paulo"), pytest.raises(serializers.ValidationError):
+        _ = trading_serializers.OrderSerializer(order).data  # DRF's "overflow" error
