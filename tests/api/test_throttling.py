@@ -2,10 +2,14 @@
 
 Limits here are per hour so that no test straddles the end of a counting window."""
 
+import uuid
+
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client, override_settings
 
+from apps.api import throttling
 from apps.api.throttling import parse_rate
 from tests.api.conftest import error_of, session_client, token_client, token_for
 
@@ -73,3 +77,41 @@ def test_one_request_counts_once_against_its_address(desk):
             for _ in range(5)
         ]
         assert codes == [200, 200, 200, 200, 429]
+
+
+def _window_key(name: str) -> str:
+    return f"api-throttle:test:{name}:{uuid.uuid4().hex}"
+
+
+def test_a_window_counts_in_redis_in_one_command_and_expires_with_the_window(monkeypatch):
+    key = _window_key("one-command")
+    commands = []
+    client = throttling._redis_client()
+    assert client is not None, "the tests' cache is Redis (django-redis)"
+    original = type(client).execute_command
+
+    def counted(self, *args, **options):
+        commands.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counted)
+    assert [throttling.count_in_window(key, 30) for _ in range(3)] == [1, 2, 3]
+    assert len(commands) == 3  # one round trip per count (EVALSHA)
+    monkeypatch.undo()
+    assert cache.get(key) == 3  # the cache's own key and value
+    assert 0 < cache.ttl(key) <= 30
+
+
+def test_a_window_that_expired_starts_again_with_its_expiry():
+    key = _window_key("expired")
+    throttling.count_in_window(key, 30)
+    cache.delete(key)  # as if its window ran out between two requests
+    assert throttling.count_in_window(key, 30) == 1
+    assert 0 < cache.ttl(key) <= 30
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_other_cache_backends_count_through_djangos_calls():
+    key = _window_key("locmem")
+    assert throttling._redis_client() is None
+    assert [throttling.count_in_window(key, 30) for _ in range(2)] == [1, 2]
