@@ -18,6 +18,7 @@ from apps.audit.services import record_event
 from apps.core.errors import NotFound, PermissionDenied, ValidationError
 
 from .models import ApiToken, Scope
+from .token_lookup import usable_token
 
 TOKEN_PREFIX = "sdt_"  # noqa: S105  (a marker to recognise tokens, not a secret)
 DEFAULT_DAYS = 90
@@ -95,12 +96,7 @@ def authenticate(raw: str, *, ip_address: str | None = None) -> ApiToken | None:
     """The usable token `raw` names (with its user loaded), or None."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 128:
         return None
-    token = (
-        ApiToken.objects.usable()
-        .select_related("user")
-        .filter(digest=digest_of(raw), user__is_active=True)
-        .first()
-    )
+    token = usable_token(digest_of(raw))
     if token is None:
         return None
     now = timezone.now()
