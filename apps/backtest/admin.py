@@ -1,7 +1,7 @@
 """Backtests in the ops console: create one or a batch (sweep, walk-forward, A/B), watch
-its progress (the page refreshes while it runs), read its result with server-side SVG
-charts, export it, and start a paper run of its configuration. Every write is a service
-call."""
+its progress (live over /ws/live/, by static/dashboard/backtest.js), read its result with
+server-side SVG charts, export it, and start a paper run of its configuration. Every
+write is a service call."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ class PaperRunForm(forms.Form):
 
 
 _RESULT_FIELDS = (
-    "status", "progress", "error", "metrics_table", "monte_carlo_table", "charts",
+    "status_badge", "progress_bar", "error", "metrics_table", "monte_carlo_table", "charts",
     "trades_table", "links",
 )  # fmt: skip
 _SETTINGS_FIELDS = (
@@ -162,8 +162,27 @@ class BacktestAdmin(OrganizationScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        extra = {"refresh": obj is not None and obj.status not in FINISHED}
+        # An unfinished run's status and progress follow it over /ws/live/; the page
+        # reloads once it finishes, to render its metrics, charts and exports.
+        live = obj if obj is not None and obj.status not in FINISHED else None
+        extra = {"live_backtest": live, "live_progress": live is not None}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @admin.display(description=_("status"))
+    def status_badge(self, obj):
+        # data-field: the hook static/dashboard/backtest.js rewrites as the run moves on.
+        return format_html(
+            '<span class="badge backtest-{}" data-field="status">{}</span>',
+            obj.status, obj.get_status_display(),
+        )  # fmt: skip
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj):
+        return format_html(
+            '<progress max="100" value="{0}" data-field="progress-bar">{0}%</progress> '
+            '<span data-field="progress">{0}%</span>',
+            obj.progress,
+        )
 
     @admin.display(description=_("metrics"))
     def metrics_table(self, obj):
@@ -268,6 +287,7 @@ class BacktestAdmin(OrganizationScopedAdmin):
         )
 
 
+_RUNS_SHOWN = 500  # the runs table's length
 _BATCH_FIELDS = (
     "organization", "name", "kind", "status", "progress", "spec", "summary_table",
     "runs_table", "created_by", "finished_at",
@@ -280,6 +300,8 @@ class BacktestBatchAdmin(OrganizationScopedAdmin):
     list_filter = ("kind", "status")
     search_fields = ("name", "organization__name")
     change_form_template = "admin/backtest/backtest/change_form.html"
+    # The parameter inputs for the grid and the variant (static/backtest/batch_form.js).
+    add_form_template = "admin/backtest/backtestbatch/add_form.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:  # the result page: every field is read-only
@@ -324,8 +346,19 @@ class BacktestBatchAdmin(OrganizationScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        extra = {"refresh": obj is not None and obj.status not in FINISHED}
+        running = obj is not None and obj.status not in FINISHED
+        # The runs table's unfinished runs follow over /ws/live/, and the page reloads
+        # once they are done. Between the last run finishing and `advance_batch` writing
+        # the summary (or starting walk-forward test runs) there is no run to follow:
+        # only then does the page refresh itself.
+        statuses = self._shown_runs(obj).values_list("status", flat=True) if running else ()
+        follows_runs = any(status not in FINISHED for status in statuses)
+        extra = {"live_progress": follows_runs, "refresh": running and not follows_runs}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @staticmethod
+    def _shown_runs(batch):
+        return batch.runs.order_by("pk")[:_RUNS_SHOWN]
 
     @admin.display(description=_("summary"))
     def summary_table(self, obj):
@@ -333,13 +366,19 @@ class BacktestBatchAdmin(OrganizationScopedAdmin):
 
     @admin.display(description=_("runs"))
     def runs_table(self, obj):
+        # data-backtest-id, data-status, data-field: static/dashboard/backtest.js's hooks.
         rows = (
-            (reverse("admin:backtest_backtest_change", args=[r.pk]), r.name, r.status,
-             r.metrics.get("total_return", "-"), r.metrics.get("sharpe", "-"))
-            for r in obj.runs.order_by("pk")[:500]
+            (r.pk, r.status, reverse("admin:backtest_backtest_change", args=[r.pk]), r.name,
+             r.status, r.get_status_display(), r.metrics.get("total_return", "-"),
+             r.metrics.get("sharpe", "-"))
+            for r in self._shown_runs(obj)
         )  # fmt: skip
         body = format_html_join(
-            "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>', rows
+            "",
+            '<tr data-backtest-id="{}" data-status="{}"><td><a href="{}">{}</a></td>'
+            '<td><span class="badge backtest-{}" data-field="status">{}</span></td>'
+            "<td>{}</td><td>{}</td></tr>",
+            rows,
         )
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",

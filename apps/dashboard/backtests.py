@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.accounts.roles import Action
 from apps.backtest.charts import drawdown_svg, equity_svg
 from apps.backtest.models import Backtest, Status
 
@@ -56,7 +57,7 @@ class KeyMetrics:
 def backtests_for(user):
     """The user's organizations' backtests, newest first, without the heavy columns."""
     return (
-        Backtest.objects.for_user(user)
+        Backtest.objects.for_user(user, Action.VIEW)
         .select_related("organization")
         .defer("curve", "trades", "monte_carlo")
         .order_by("-created_at", "-pk")
@@ -81,6 +82,20 @@ def backtest_list(request):
         request,
         "dashboard/backtests.html",
         {"page": page, "rows": rows, "live": {}, "js_strings": backtest_strings()},
+    )
+
+
+@require_GET
+@never_cache
+@verified_session
+def backtest_row(request, backtest_id: int):
+    """One row of the list as the page renders it (metrics and dates formatted alike),
+    fetched by static/dashboard/backtest.js when the live channel reports a run finished."""
+    backtest = get_object_or_404(backtests_for(request.user), pk=backtest_id)
+    return render(
+        request,
+        "dashboard/_backtest_row.html",
+        {"backtest": backtest, "metrics": KeyMetrics.of(backtest)},
     )
 
 

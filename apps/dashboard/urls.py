@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("backtests/", backtests.backtest_list, name="backtests"),
     path("backtests/<int:backtest_id>/", backtests.backtest_detail, name="backtest"),
+    path("backtests/<int:backtest_id>/row/", backtests.backtest_row, name="backtest-row"),
     path("preferences/layout/", extras_views.layout, name="layout"),
     path("preferences/tour/", extras_views.tour_completed, name="tour"),
     path("manifest.webmanifest", extras_views.manifest, name="manifest"),

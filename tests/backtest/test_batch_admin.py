@@ -116,7 +116,8 @@ def test_a_sweep_queues_one_run_per_combination(world, admin_as, submit, redis_c
 
     page = client.get(change_url(batch)).content.decode()
     assert all(f"/admin/backtest/backtest/{r.pk}/change/" in page for r in runs)
-    assert 'http-equiv="refresh"' in page  # queued: the page follows the runs
+    assert 'http-equiv="refresh"' not in page  # queued: the page follows the runs live
+    assert all(f'<tr data-backtest-id="{r.pk}" data-status="queued">' in page for r in runs)
     assert 'name="_save"' not in page  # and stays read-only
     assert client.post(change_url(batch), {"name": "renamed"}).status_code == 403
 
