@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from apps.accounts.actors import Actor
 from apps.backtest import exports, services
+from apps.backtest.engine.splits import parameter_grid
 from apps.backtest.golive import backtest_checklist_items
 from apps.backtest.models import Backtest, BacktestBatch, Status
 from apps.core.errors import PermissionDenied, ValidationError
@@ -212,6 +213,25 @@ def test_batches_through_the_api(world):
     assert BacktestBatch.objects.get(pk=response.json()["id"]).runs.count() == 2
 
 
+def test_an_oversized_grid_is_refused_by_its_size_before_it_is_expanded(world):
+    client = session_client(world.desk.trader)
+    values = list(range(2, 102))  # 100 values each: a million combinations
+    data = body(world.desk, kind="sweep", grid={"fast": values, "slow": values, "atr": values})
+    response = post(client, "/api/v1/backtest-batches/", data)
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {
+        "grid": ["must expand to at most 500 combinations (this one: 1000000)"]
+    }
+    assert not BacktestBatch.objects.exists()
+
+
+def test_parameter_grid_counts_before_it_builds():
+    big = {name: list(range(10_000)) for name in ("a", "b", "c")}  # 10^12 combinations
+    with pytest.raises(ValueError, match=r"at most 500 combinations \(this one: 1000000000000\)"):
+        parameter_grid(big, limit=500)
+    assert len(parameter_grid({"a": [1, 2], "b": [3]}, limit=2)) == 2
+
+
 # --- admin -----------------------------------------------------------------------------
 
 
@@ -262,7 +282,9 @@ def test_admin_creates_a_backtest_through_the_service(world, client):
         "intrabar", 5000, trader.username,
     )  # fmt: skip
     page = client.get(f"/admin/backtest/backtest/{backtest.pk}/change/")
-    assert 'http-equiv="refresh"' in page.content.decode()  # queued: the page refreshes
+    # Queued: the page follows the run live (backtest.js), it does not refresh itself.
+    assert 'http-equiv="refresh"' not in page.content.decode()
+    assert f'data-backtest-id="{backtest.pk}" data-status="queued"' in page.content.decode()
     form["symbols_text"] = "NOPEUSDT"
     response = client.post("/admin/backtest/backtest/add/", form)
     assert response.status_code == 200

@@ -10,6 +10,7 @@ Rolling (the training window slides) or anchored (it always starts at the beginn
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 
@@ -22,7 +23,9 @@ class Window:
     test_end: int
 
 
-def parameter_grid(grid: dict[str, list]) -> list[dict]:
+def parameter_grid(grid: dict[str, list], *, limit: int | None = None) -> list[dict]:
+    """Every combination of the grid's values. Past ``limit`` combinations it refuses
+    before building any: a few long lists would otherwise fill the memory first."""
     if not isinstance(grid, dict) or not grid:
         raise ValueError("grid must map at least one parameter to its values")
     names = sorted(grid)
@@ -30,6 +33,9 @@ def parameter_grid(grid: dict[str, list]) -> list[dict]:
         values = grid[name]
         if not isinstance(values, list | tuple) or not values:
             raise ValueError(f"grid.{name} must be a non-empty list of values")
+    size = math.prod(len(grid[name]) for name in names)
+    if limit is not None and size > limit:
+        raise ValueError(f"must expand to at most {limit} combinations (this one: {size})")
     return [
         dict(zip(names, combo, strict=True)) for combo in itertools.product(*map(grid.get, names))
     ]
