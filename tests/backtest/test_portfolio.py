@@ -109,3 +109,15 @@ def test_all_in_entries_cannot_spend_the_same_cash_twice():
     assert result.final_cash >= 0
     assert overlaps(result.trades) == 0  # the first entry takes all the cash
     assert any("below the symbol's minimums" in why for _, why in result.refused)
+
+
+def test_the_account_starts_from_the_portfolios_cash_not_each_symbols_settings():
+    # Each symbol's settings say 10,000; the account has 1,000.
+    result = run_portfolio(
+        STRATEGY, {"AAAUSDT": series(1), "BBBUSDT": series(2)},
+        {"AAAUSDT": settings("AAAUSDT"), "BBBUSDT": settings("BBBUSDT")},
+        initial_cash=D(1_000),
+    )  # fmt: skip
+    first = min(result.trades, key=lambda t: t.entry_ms)
+    assert D(990) < first.invested <= D(1_000)  # all-in: the account's cash
+    assert result.equity[0] == 1_000.0

@@ -9,8 +9,20 @@ held symbol over a trailing window (the correlation cap). Time advances on the u
 of the symbols' bar times; at each time every sleeve first fills at the open, then
 every sleeve decides at the close, as a live account would across its symbols.
 
-Every bar of every symbol is visited (no fast-path skipping): the account's state at
-each close depends on all symbols.
+``run`` visits only the times where something can happen (``portfolioskip`` says
+which): some sleeve has an order pending, a position whose exits are managed on every
+bar, a resting stop or target touched, or a signal it can act on; and at such a time
+only the sleeves that need it. Elsewhere neither the cash nor any holding changes.
+What does change, the account's mark-to-market equity, reaches the risk engine as the
+equity peak and the day-start equity, which are caught up before each visit from the
+unchanged holdings and the closes of the skipped times (the peak over a span with
+numpy, confirmed in Decimal near its top). The equity curve and the exposure are built
+at the end from the state after each change, repeated over the times it lasted.
+``run_every_time`` visits every time: the reference that
+``tests/backtest/test_portfolio_fast_path.py`` holds ``run`` to (identical trades,
+cash, fees, curves, metrics, refusals, and every account state the risk engine saw).
+The result's ``visited_bars`` counts the times visited, of ``len(open_time)`` (the
+union).
 """
 
 from __future__ import annotations
@@ -22,10 +34,11 @@ import numpy as np
 
 from apps.risk.engine import AccountState, Balance, OpenPosition, TradeProposal, evaluate_entry
 from apps.strategies.engine.base import Strategy
-from apps.trading.accounting.stats import trade_stats
 
+from .accountstats import AccountTradeStats
 from .fills import to_price
 from .metrics import compute_metrics
+from .portfolioskip import next_bar_needed, peak_over_span
 from .results import BacktestResult
 from .runner import _DAY_MS, BUY, ENTER, EXIT, SELL, BacktestSettings, _Order, _Run
 from .signals import compute_signals
@@ -48,7 +61,12 @@ class _Sleeve(_Run):
     def __init__(self, candles, signals, settings, wallet: _Wallet, book: Portfolio):
         self.wallet = wallet
         self.portfolio = book
+        cash = wallet.cash
         super().__init__(candles, signals, settings)
+        wallet.cash = cash  # _Run starts from its settings' cash: the account's stands
+        # Where its signal can act, flat and holding (the fast path looks them up).
+        self.enter_bars = np.flatnonzero(signals.actions == ENTER).tolist()
+        self.exit_bars = np.flatnonzero(signals.actions == EXIT).tolist()
 
     @property
     def cash(self) -> Decimal:
@@ -62,6 +80,10 @@ class _Sleeve(_Run):
         return self.portfolio.account_state(i=i, sleeve=self, close=close)
 
     def _decide_entry(self, i: int, close: Decimal) -> None:
+        if self.s.risk is None and self.sig.plain:
+            # No stop or target to carry: the reason alone, without evaluating.
+            self.pending.append(_Order(BUY, None, self.sig.reason(i)))
+            return
         if self.s.risk is None:
             super()._decide_entry(i, close)
             return
@@ -112,23 +134,51 @@ class Portfolio:
             signals = compute_signals(strategy, bars, s.symbol, s.interval)
             self.sleeves.append(_Sleeve(bars, signals, s, self.wallet, self))
         self.times = np.unique(np.concatenate([s.open_time for s in self.sleeves]))
-        # Per sleeve: its bar at each time, or -1; and its latest bar at or before it.
+        # Per sleeve: its bar at each time, or -1; its latest bar at or before it; the
+        # close of that bar (0 before its first, when nothing can be held); the time
+        # of each of its bars.
         self.at = []
         self.latest = []
+        self.marks = []
+        self.slot = []
         for s in self.sleeves:
             pos = np.searchsorted(s.open_time, self.times)
             pos_c = np.minimum(pos, s.n - 1)
             exact = s.open_time[pos_c] == self.times
             self.at.append(np.where(exact, pos_c, -1))
-            self.latest.append(np.searchsorted(s.open_time, self.times, side="right") - 1)
-        self.k = 0
-        self.day: int | None = None
+            latest = np.searchsorted(s.open_time, self.times, side="right") - 1
+            self.latest.append(latest)
+            self.marks.append(np.where(latest >= 0, s.c[np.maximum(latest, 0)], 0.0))
+            self.slot.append(np.searchsorted(self.times, s.open_time))
+        self.k = 0  # the time being visited
+        self.day: int | None = None  # the day of the last time visited
+        self.visited = 0  # times visited
+        self.last_visited = -1
+        # The equity peak and day start are read by the risk engine only.
+        self.reads_account = any(s.s.risk is not None for s in self.sleeves)
+        self.trade_stats = AccountTradeStats([s.closed for s in self.sleeves])
+        # After every time whose fills changed them: cash, each sleeve's holding, and
+        # whether any position is open (the curves are built from these).
+        self.event_time: list[int] = []
+        self.event_cash: list[float] = []
+        self.event_held: list[list[float]] = []
+        self.event_open: list[bool] = []
 
     # --- what the risk engine sees -------------------------------------------------
 
-    def _mark(self, index: int) -> Decimal | None:
-        j = self.latest[index][self.k]
+    def _mark(self, index: int, k: int | None = None) -> Decimal | None:
+        """Sleeve ``index``'s latest close at time ``k`` (the current time by default)."""
+        j = self.latest[index][self.k if k is None else k]
         return to_price(self.sleeves[index].c[j]) if j >= 0 else None
+
+    def _equity_at(self, k: int) -> Decimal:
+        """The account's equity at time ``k``'s close with the present holdings."""
+        total = self.wallet.cash
+        for index, s in enumerate(self.sleeves):
+            held = s._held()
+            if held > 0:
+                total += held * self._mark(index, k)
+        return total
 
     def account_state(self, *, i: int, sleeve: _Sleeve, close: Decimal) -> AccountState:
         balances = [Balance(sleeve.market.quote_asset, self.wallet.cash, ZERO)]
@@ -164,7 +214,6 @@ class Portfolio:
                         sectors=s.s.sectors,
                     )
                 )
-        closed = sorted((c for s in self.sleeves for c in s.closed), key=lambda c: c[0])
         day = int(sleeve.open_time[i]) // _DAY_MS
         entries = sum(s.entries_by_day.get(day, 0) for s in self.sleeves)
         return AccountState(
@@ -173,7 +222,7 @@ class Portfolio:
             day_start_equity=self.wallet.day_start,
             balances=tuple(balances),
             positions=tuple(positions),
-            stats=trade_stats(closed, entries_today=entries),
+            stats=self.trade_stats.stats(entries),
             now_ms=int(sleeve.close_time[i]) + 1,
         )
 
@@ -204,57 +253,125 @@ class Portfolio:
 
     # --- the loop ------------------------------------------------------------------
 
-    def _equity(self) -> Decimal:
-        total = self.wallet.cash
-        for index, s in enumerate(self.sleeves):
-            held = s._held()
-            if held > 0:
-                total += held * self._mark(index)
-        return total
-
     def run(self) -> BacktestResult:
+        """Visit only the times where some sleeve can act (``portfolioskip``); the
+        wallet state the skipped times would leave is caught up before each visit."""
         n = self.times.size
-        equity = np.empty(n)
-        exposure = np.zeros(n, dtype=bool)
-        for k in range(n):
-            self.k = k
+        need = [self._next_time(x, -1) for x in range(len(self.sleeves))]
+        k = min(need, default=n)
+        while k < n:
+            self._catch_up(k)
+            # Only the sleeves that need this time: at the others' bars, filling and
+            # deciding would do nothing (that is what their later need says).
+            bars = [(x, int(self.at[x][k])) for x, t in enumerate(need) if t == k]
+            self._visit(k, bars)
+            for x, i in bars:
+                need[x] = self._next_time(x, i)
+            k = min(need)
+        self._catch_up(n)
+        return self._result()
+
+    def run_every_time(self) -> BacktestResult:
+        """Visit every time of the union: the reference ``run`` is tested against."""
+        for k in range(self.times.size):
             day = int(self.times[k]) // _DAY_MS
             if day != self.day:
                 self.day = day
                 self.wallet.day_start = self.wallet.equity  # the last close before it
-            bars = [(s, int(self.at[x][k])) for x, s in enumerate(self.sleeves)]
-            bars = [(s, i) for s, i in bars if i >= 0]
-            for s, i in bars:  # every fill at the open first
-                s.visited += 1
-                if s.pending:
-                    orders, s.pending = s.pending, []
-                    for order in orders:
-                        s._fill_at_open(i, order)
-                if s.book is not None and s.fill.intrabar:
-                    s._resting_orders(i)
-            value = self._equity()
-            self.wallet.equity = value
-            self.wallet.peak = max(self.wallet.peak, value)
-            equity[k] = float(value)
-            exposure[k] = any(s.book is not None for s in self.sleeves)
-            for s, i in bars:  # then every decision at the close
-                self._close(s, i)
-        return self._result(equity, exposure)
+            self._visit(k, [(x, int(at[k])) for x, at in enumerate(self.at) if at[k] >= 0])
+        return self._result()
+
+    def _visit(self, k: int, bars: list[tuple[int, int]]) -> None:
+        """Time ``k``: each (sleeve, bar) of ``bars`` fills at the open, then each
+        decides at the close."""
+        self.k = k
+        self.visited += 1
+        changed = False
+        for x, i in bars:  # every fill at the open first
+            s = self.sleeves[x]
+            s.visited += 1
+            if s.pending:
+                orders, s.pending = s.pending, []
+                for order in orders:
+                    changed |= s._fill_at_open(i, order)
+            if s.book is not None and s.fill.intrabar:
+                changed |= s._resting_orders(i)
+        value = self._equity_at(k)
+        self.wallet.equity = value
+        self.wallet.peak = max(self.wallet.peak, value)
+        if changed:
+            self._record(k)
+        for x, i in bars:  # then every decision at the close
+            self._close(self.sleeves[x], i)
+        self.last_visited = k
+
+    def _next_time(self, x: int, after: int) -> int:
+        """The next time sleeve ``x`` needs visiting after its bar ``after``."""
+        s = self.sleeves[x]
+        bar = next_bar_needed(s, after, s.enter_bars, s.exit_bars)
+        return int(self.slot[x][bar]) if bar < s.n else self.times.size
+
+    def _catch_up(self, k: int) -> None:
+        """Before visiting time ``k`` (or at the end, ``k == len(times)``), give the
+        wallet what visiting the skipped times would have left in it for its readers:
+        the cash and the holdings did not change on those times, their marks did."""
+        w = self.wallet
+        start = self.last_visited + 1
+        if k == self.times.size:
+            if start < k:
+                w.equity = self._equity_at(k - 1)  # the final equity
+            return
+        if start < k and self.reads_account:
+            holdings = [
+                (s._held(), self.marks[x]) for x, s in enumerate(self.sleeves) if s._held() > 0
+            ]
+            w.peak = peak_over_span(w.peak, w.cash, holdings, self._equity_at, start, k)
+        day = int(self.times[k]) // _DAY_MS
+        if day != self.day:
+            self.day = day
+            # The equity at the close before the day's first time, skipped or not
+            # (before the first time: the initial equity).
+            first = int(np.searchsorted(self.times, day * _DAY_MS))
+            w.day_start = self._equity_at(first - 1) if first > 0 else w.equity
 
     @staticmethod
     def _close(s: _Sleeve, i: int) -> None:
-        close = to_price(s.c[i])
         if s.book is not None and s.every_bar_in_position:
-            s._manage_exits(i, close)
+            s._manage_exits(i, to_price(s.c[i]))
         action = s.sig.actions[i]
         if action == EXIT and s.book is not None:
             if not any(o.side == SELL and o.quantity is None for o in s.pending):
-                s.pending.append(_Order(SELL, None, s.sig.signals[i].reason))
+                # The reason without evaluating the signal when it is known exactly.
+                s.pending.append(_Order(SELL, None, s.sig.reason(i)))
         elif action == ENTER and s.book is None and not s.pending:
-            s._decide_entry(i, close)
+            s._decide_entry(i, to_price(s.c[i]))
         s.last_visited = i
 
-    def _result(self, equity: np.ndarray, exposure: np.ndarray) -> BacktestResult:
+    # --- output --------------------------------------------------------------------
+
+    def _record(self, k: int) -> None:
+        """The (cash, holdings, open positions) that last from time ``k`` on."""
+        self.event_time.append(k)
+        self.event_cash.append(float(self.wallet.cash))
+        self.event_held.append([float(s._held()) for s in self.sleeves])
+        self.event_open.append(any(s.book is not None for s in self.sleeves))
+
+    def _curves(self) -> tuple[np.ndarray, np.ndarray]:
+        """Equity at every close and whether a position is open, each state repeated
+        over the times it lasts (as ``runner._equity_curve`` does for one symbol)."""
+        n = self.times.size
+        lengths = np.diff(np.asarray([0, *self.event_time, n], dtype=np.int64))
+        equity = np.zeros(n)
+        for x, marks in enumerate(self.marks):
+            held = np.repeat(np.asarray([0.0, *(h[x] for h in self.event_held)]), lengths)
+            held *= marks
+            equity += held
+        equity += np.repeat(np.asarray([float(self.initial_cash), *self.event_cash]), lengths)
+        exposure = np.repeat(np.asarray([False, *self.event_open]), lengths)
+        return equity, exposure
+
+    def _result(self) -> BacktestResult:
+        equity, exposure = self._curves()
         trades = sorted(
             (t for s in self.sleeves for t in s.trades), key=lambda t: (t.exit_ms, t.symbol)
         )
@@ -270,7 +387,7 @@ class Portfolio:
             trades=trades,
             fees=sum((s.fees for s in self.sleeves), ZERO),
             evaluated_bars=sum(s.sig.evaluated for s in self.sleeves),
-            visited_bars=sum(s.visited for s in self.sleeves),
+            visited_bars=self.visited,
             refused=[r for s in self.sleeves for r in s.refused],
             rejected=sum(s.rejected for s in self.sleeves),
         )
