@@ -186,9 +186,9 @@ class BacktestBatchForm(BacktestForm):
             raise forms.ValidationError(exc.messages(), code="invalid") from None
 
     def clean_variant(self):
-        """B's parameters as exact values (with A's strategy, over A's parameters); a
-        risk profile id becomes the profile, looked up among those the user sees (as the
-        API does). The service checks the rest."""
+        """B's parameters as exact values (the service lays them over A's when B keeps
+        A's strategy); a risk profile id becomes the profile, looked up among those the
+        user sees (as the API does). The service checks the rest."""
         variant = self.cleaned_data.get("variant")
         if not isinstance(variant, dict):
             return variant
@@ -217,11 +217,6 @@ class BacktestBatchForm(BacktestForm):
             exact = exact_params(registry.get(strategy).schema, params, path="variant.params")
         except ParameterInputErrors as exc:
             raise forms.ValidationError(exc.messages(), code="invalid") from None
-        if strategy == base_strategy:
-            # An override of some parameters: the others keep A's values (the service
-            # alone would give them the strategy's defaults).
-            base = self.cleaned_data.get("params")
-            exact = {**(base if isinstance(base, dict) else {}), **exact}
         return {**variant, "params": exact}
 
     def create(self):

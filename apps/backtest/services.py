@@ -426,7 +426,10 @@ def _variant(actor: Actor, spec: dict, variant) -> dict:
     if unknown:
         raise ValidationError("variant", f"unknown keys: {', '.join(sorted(unknown))}")
     key = variant.get("strategy", spec["strategy"])
-    params = variant.get("params", spec["params"] if key == spec["strategy"] else {})
+    params = variant.get("params", {})
+    if key == spec["strategy"] and isinstance(params, dict):
+        # Overrides: what B does not name keeps A's value, not the strategy's default.
+        params = {**spec["params"], **params}
     cls, cleaned = _strategy(key, params, field="variant.params")
     out = {**spec, "strategy": cls.key, "strategy_version": cls.version, "params": cleaned}
     if "risk_profile" in variant:

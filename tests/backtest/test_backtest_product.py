@@ -225,6 +225,17 @@ def test_an_oversized_grid_is_refused_by_its_size_before_it_is_expanded(world):
     assert not BacktestBatch.objects.exists()
 
 
+def test_a_variant_overrides_only_the_parameters_it_names(world):
+    client = session_client(world.desk.trader)
+    base = body(world.desk, kind="compare", variant={"params": {"fast": 7}})
+    base["params"] = {"fast": 12, "slow": 40}
+    response = post(client, "/api/v1/backtest-batches/", base)
+    assert response.status_code == 201, response.content
+    a, b = BacktestBatch.objects.get(pk=response.json()["id"]).runs.order_by("pk")
+    assert a.params["slow"] == b.params["slow"] == 40  # not named: A's value
+    assert (a.params["fast"], b.params["fast"]) == (12, 7)
+
+
 def test_parameter_grid_counts_before_it_builds():
     big = {name: list(range(10_000)) for name in ("a", "b", "c")}  # 10^12 combinations
     with pytest.raises(ValueError, match=r"at most 500 combinations \(this one: 1000000000000\)"):
