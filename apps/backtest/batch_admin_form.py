@@ -66,7 +66,7 @@ BUILDER_STRINGS = {
     "row_values": _("{count}: {values}"),
     "total": _("Configurations: {count} (at most {max})"),
     "total_walk_forward": _(
-        "Runs: {count} configurations \u00d7 {folds} folds = {runs} (at most {max})"
+        "Runs: {count} configurations × {folds} folds = {runs} (at most {max})"  # noqa: RUF001 - the multiplication sign, on purpose
     ),
     "nothing_swept": _(
         "Choose at least one parameter to sweep; the others keep the base run's values."
