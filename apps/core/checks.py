@@ -67,7 +67,11 @@ def check_allowed_hosts() -> list[Error]:
 def check_database(databases: dict | None = None) -> list[Error]:
     engine = (databases or settings.DATABASES).get("default", {}).get("ENGINE", "")
     # Django's backend, or the same one wrapped by django-prometheus for /metrics.
-    if engine in ("django.db.backends.postgresql", "django_prometheus.db.backends.postgresql"):
+    if engine in (
+        "django.db.backends.postgresql",
+        "django_prometheus.db.backends.postgresql",
+        "apps.core.pooled_postgresql",
+    ):
         return []
     found = "not set" if engine.endswith("dummy") else f"uses {engine.rsplit('.', 1)[-1]}"
     return [

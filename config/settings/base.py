@@ -117,8 +117,9 @@ def postgres_database(url: str) -> dict:
     config = env.db_url_config(url)
     config.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
     if config.get("ENGINE") == "django.db.backends.postgresql":
-        # The same backend, counting queries, errors and their durations for /metrics.
-        config["ENGINE"] = "django_prometheus.db.backends.postgresql"
+        # The same backend, counting queries, errors and their durations for /metrics,
+        # its pool checking connections only after they sat idle.
+        config["ENGINE"] = "apps.core.pooled_postgresql"
     return config
 
 

@@ -14,10 +14,11 @@ SPOTDESK_CHECKS_AT_START = env.bool("SPOTDESK_CHECKS_AT_START", default=True)
 if DATABASE_URL.startswith(("postgres://", "postgresql://", "pgsql://")):
     DATABASES = {"default": postgres_database(DATABASE_URL)}
     # Django's pool owns the connections, so persistent connections must be off.
-    # With health checks on, Django hands the pool psycopg's connection check (passing
-    # `check` in the pool options as well makes every connection attempt fail).
+    # The backend (apps/core/pooled_postgresql) checks a connection only after it sat
+    # idle, not on every checkout as Django's health checks would. (A `check` in the
+    # pool options makes every connection attempt fail: Django passes its own.)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
