@@ -3,6 +3,7 @@ against ``evaluate`` on every bar, the plain loop against the general loop, a sw
 against separate runs."""
 
 import pickle
+from decimal import Context, localcontext
 from decimal import Decimal as D
 
 import numpy as np
@@ -140,6 +141,71 @@ def test_plain_loop_carries_dust_and_records_refusals_like_the_general_loop():
     _assert_same(plain, general)
     assert plain.refused
     assert any(t.dust for t in plain.trades)
+
+
+def _round_prices(candles: np.ndarray) -> np.ndarray:
+    """Whole-number prices: with no commission, cash over price is often exact, so a
+    buy's quantity can have fewer digits than the step (the loop's quantize fallback)."""
+    out = candles.copy()
+    for name in ("open", "high", "low", "close"):
+        out[name] = np.round(out[name])
+    return out
+
+
+@pytest.mark.parametrize(
+    "step",
+    # Powers of ten (the quantize shortcut) and steps that are not: Binance's printed
+    # step with trailing zeros, a half, a step above one.
+    [D(0), D("0.001"), D(1), D("0.00100000"), D("0.5"), D("1E+1")],
+)
+@pytest.mark.parametrize(
+    ("commission", "cash"),
+    # Exact quotients (no commission) and a cash whose quantity has more digits than
+    # the context around the step (quantize cannot hold them; quantities past the
+    # grid bound).
+    [(D(0), D(1000)), (D(0), D(10_000)), (D("0.001"), D(1000)), (D(0), D("1E+30"))],
+)
+def test_plain_loop_floors_to_any_step_like_the_general_loop(step, commission, cash):
+    candles = _round_prices(synthetic_candles(4000, seed=5, volatility=0.01))
+    s = BacktestSettings(
+        symbol="T",
+        interval="1m",
+        initial_cash=cash,
+        fill=FillModel(commission=commission, tick_size=D(1)),
+        market=MarketRules(step_size=step),
+    )
+    plain, general = _both_loops(SmaCross({"fast": 3, "slow": 8}), candles, s)
+    _assert_same(plain, general)
+    assert plain.trades
+
+
+def test_grid_shortcuts_only_for_a_power_of_ten_step():
+    context = Context(prec=28)
+    floor, bound = plainloop._grid_shortcuts(D("1E-8"), context)
+    assert bound == D("1E+20")
+    assert repr(floor(D("0.123456789"), D("1E-8"))) == "Decimal('0.12345678')"
+    assert plainloop._grid_shortcuts(D(1), context)[1] == D("1E+28")
+    for step in (D("0.00100000"), D("0.5"), D("1E+1"), D(10)):
+        assert plainloop._grid_shortcuts(step, context) == (None, D(0))
+    assert plainloop._grid_shortcuts(D("1E-8"), Context(clamp=1)) == (None, D(0))
+
+
+def test_the_plain_loop_leaves_the_callers_context_flags_as_the_general_loop_does():
+    candles = _round_prices(synthetic_candles(2000, seed=5, volatility=0.01))
+    s = BacktestSettings(
+        symbol="T",
+        initial_cash=D(1000),
+        fill=FillModel(commission=D(0), tick_size=D(1)),
+        market=MarketRules(step_size=D("0.001")),
+    )
+    flags = []
+    for loop in ("execute", "execute_every_rule"):
+        with localcontext() as context:
+            context.clear_flags()
+            sig = compute_signals(SmaCross({"fast": 3, "slow": 8}), candles, "T", "1m")
+            getattr(_Run(candles, sig, s), loop)()
+            flags.append({name for name, on in context.flags.items() if on})
+    assert flags[0] == flags[1]
 
 
 def test_a_risk_config_or_a_maximum_quantity_takes_the_general_loop():

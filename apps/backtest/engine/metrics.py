@@ -53,12 +53,13 @@ def longest_drawdown(equity: np.ndarray, peak: np.ndarray | None = None) -> int:
     if equity.size == 0:
         return 0
     below = equity < (np.maximum.accumulate(equity) if peak is None else peak)
-    if not below.any():
-        return 0
-    # Lengths of runs of True.
-    edges = np.diff(np.concatenate(([0], below.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return int((ends - starts).max())
+    # Stretches of bars below and not below alternate between the bars where ``below``
+    # changes: one comparison pass and a short list of changes, not a pass per edge.
+    changes = np.flatnonzero(below[1:] != below[:-1])
+    changes += 1
+    lengths = np.diff(changes, prepend=0, append=below.size)
+    below_stretches = lengths[0 if below[0] else 1 :: 2]
+    return int(below_stretches.max()) if below_stretches.size else 0
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -120,7 +121,8 @@ def compute_metrics(result, *, interval_ms: int) -> Metrics:
         max_drawdown=max_dd,
         max_drawdown_bars=dd_bars,
         max_drawdown_ms=dd_bars * interval_ms,
-        exposure=float(np.mean(result.exposure)) if equity.size else 0.0,
+        # The share of True bars: what np.mean gives (an exact count over the size).
+        exposure=np.count_nonzero(result.exposure) / result.exposure.size if equity.size else 0.0,
         trades=count,
         win_rate=wins.size / count if count else 0.0,
         profit_factor=_ratio(float(wins.sum()), float(-losses.sum())),

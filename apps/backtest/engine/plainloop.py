@@ -20,7 +20,7 @@ slippage and ticks included.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, getcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, InvalidOperation, getcontext
 
 import numpy as np
 
@@ -78,6 +78,8 @@ def execute_plain(run) -> None:
     book_context.prec = PRECISION
     add, sub = book_context.add, book_context.subtract
     mul, div = book_context.multiply, book_context.divide
+    # Shortcuts for a step that is a power of ten (see _grid_shortcuts).
+    floor_to_step, grid_bound = _grid_shortcuts(step, cash_context)
 
     rows: list[tuple] = []  # one per round trip, as TradeList reads them
     fill_bars: list[int] = []  # every bar an order filled (or was refused) at
@@ -105,7 +107,20 @@ def execute_plain(run) -> None:
             if tick is not None:
                 price = (price / tick).to_integral_value(ROUND_CEILING) * tick
             wanted = cash / (price * buy_rate)
-            quantity = (wanted / step).to_integral_value(ROUND_FLOOR) * step  # market_quantity
+            # market_quantity's floor to the step, by one quantize where that is the
+            # same Decimal: when it dropped digits (see _grid_shortcuts).
+            if floor_to_step is None:
+                quantity = wanted
+            else:
+                try:
+                    quantity = floor_to_step(wanted, step)
+                except InvalidOperation:  # more digits than the context holds
+                    quantity = wanted
+            if quantity == wanted:
+                quantity = (wanted / step).to_integral_value(ROUND_FLOOR) * step
+                received = None
+            else:
+                received = quantity  # positive, exponent <= 0: minus zero changes nothing
             if (
                 quantity <= ZERO
                 or quantity < min_qty
@@ -119,7 +134,9 @@ def execute_plain(run) -> None:
             fees += fee
             fee_q = fee if fee else ZERO  # FillEvent.fee_in_quote
             gross = mul(price, quantity)
-            qty = add(dust_qty, sub(quantity, ZERO))
+            if received is None:
+                received = sub(quantity, ZERO)
+            qty = add(dust_qty, received)
             cost = add(add(dust_cost, gross), fee_q)
             entry_bar = i
             bought = quantity
@@ -132,7 +149,13 @@ def execute_plain(run) -> None:
             price = open_price if no_slippage else open_price * slip_down  # market_sell
             if tick is not None:
                 price = (price / tick).to_integral_value(ROUND_FLOOR) * tick
-            sell = (qty / step).to_integral_value(ROUND_FLOOR) * step
+            if qty < grid_bound and qty.same_quantum(step):
+                # On the grid of a power-of-ten step and within the context's digits,
+                # the floor to the step is qty itself (an exact division by the step).
+                sell = leaving = qty  # and sell + 0 is sell (exponent <= 0)
+            else:
+                sell = (qty / step).to_integral_value(ROUND_FLOOR) * step
+                leaving = None
             if sell <= ZERO or sell < min_qty or (check_notional and sell * price < min_notional):
                 # All of it is too little to sell: it is dust, the position closes.
                 rows.append(
@@ -158,7 +181,8 @@ def execute_plain(run) -> None:
                 fees += fee
                 fee_q = fee if fee else ZERO
                 gross = mul(price, sell)
-                leaving = add(sell, ZERO)
+                if leaving is None:
+                    leaving = add(sell, ZERO)
                 released = cost if leaving == qty else div(mul(cost, leaving), qty)
                 gain = sub(sub(gross, fee_q), released)
                 qty = sub(qty, leaving)
@@ -218,6 +242,35 @@ def execute_plain(run) -> None:
 
 def _is_exact_one(value: Decimal) -> bool:
     return value.as_tuple() == (0, (1,), 0)
+
+
+def _grid_shortcuts(step: Decimal, context: Context) -> tuple:
+    """(a quantize that floors a buy to the step, or None; the bound below which a
+    quantity with the step's exponent is its own floor, zero for none), for a step
+    10**k with k <= 0 and ``context`` the run's cash context.
+
+    Dividing by 10**k only moves the exponent, exactly, so ``floor(w / step) * step``
+    is ``w`` itself when w's exponent is at least k, and otherwise w's digits cut at
+    exponent k: what a ROUND_FLOOR quantize to the step gives. A quantize that dropped
+    digits (a result unequal to w) had w's exponent below k; an equal one may not, so
+    the loop then uses the general expression. The quantize runs in a context of its
+    own (same digits and exponent range, raising on an invalid result), so the run's
+    context gets no flag the general expression would not set. A quantity with
+    exponent k under ``10**(prec + k)`` has at most ``prec`` digits, so its division
+    by the step is exact too."""
+    sign, digits, exponent = step.as_tuple()
+    if not (sign == 0 and digits == (1,) and isinstance(exponent, int) and exponent <= 0):
+        return None, ZERO
+    if context.clamp:  # exponents may be changed near the top of the range
+        return None, ZERO
+    floor = Context(
+        prec=context.prec,
+        rounding=ROUND_FLOOR,
+        Emin=context.Emin,
+        Emax=context.Emax,
+        traps=[InvalidOperation],
+    )
+    return floor.quantize, ONE.scaleb(context.prec + exponent)
 
 
 def _visits(actionable: np.ndarray, fill_bars: list[int], last: int) -> tuple[int, int]:

@@ -293,26 +293,52 @@ def _sma_cross_exact(strategy: Strategy, ctx: CandleColumns, ind: IndicatorCache
     # A crossing is certain when the previous difference is at or below minus the
     # margin and the current one above it (or the mirror for a cross down): the
     # windowed values, within the margin of these, then cross too. Bars the candidate
-    # filter rules out are certain HOLDs; everything else is evaluated.
+    # filter rules out are certain HOLDs; everything else is evaluated. The filter's
+    # formulas (``_crossings``) run only at the few bars where the difference may
+    # cross: elsewhere both are False, so the result is the same.
     p = strategy.params
     diff = ind.sma(p["fast"]) - ind.sma(p["slow"])
     margin = _price_margin(ctx.close)
-    candidate = _crossings(diff, margin, margin)
-    up = np.zeros(diff.shape, dtype=bool)
-    down = np.zeros(diff.shape, dtype=bool)
-    prev, now, tol = diff[:-1], diff[1:], margin[1:]
+    bars = _maybe_crossing(diff, margin)
+    prev, now, tol = diff[bars - 1], diff[bars], margin[bars]
     neg = -tol
     with np.errstate(invalid="ignore"):
-        up[1:] = (prev <= neg) & (now > tol)
-        down[1:] = (prev >= tol) & (now < neg)
+        candidate = (
+            ((prev <= tol) & (now > neg))
+            | ((prev >= neg) & (now < tol))
+            | np.isnan(prev)
+            | np.isnan(now)
+        )
+        up = (prev <= neg) & (now > tol)
+        down = (prev >= tol) & (now < neg)
     actions = np.zeros(diff.shape, dtype=np.int8)
-    actions[up] = ENTER
-    actions[down] = EXIT
+    actions[bars[up]] = ENTER
+    actions[bars[down]] = EXIT
+    unsure = np.zeros(diff.shape, dtype=bool)
+    unsure[:1] = True  # the first bar has no previous one: _crossings keeps it
+    unsure[bars[candidate & ~up & ~down]] = True
     return ExactSignals(
         actions,
-        candidate & ~up & ~down,
+        unsure,
         {ENTER: SmaCross.ENTER_REASON, EXIT: SmaCross.EXIT_REASON},
     )
+
+
+def _maybe_crossing(diff: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Bars ``i >= 1`` except those where ``diff`` is beyond ``margin[i]`` on the same
+    side at ``i - 1`` and at ``i``: there no crossing or candidate formula holds (NaN
+    compares False, so NaN bars stay in)."""
+    neg = -margin
+    with np.errstate(invalid="ignore"):
+        above, below = diff > margin, diff < neg
+        stays_above = np.greater(diff[:-1], margin[1:])
+        stays_below = np.less(diff[:-1], neg[1:])
+    stays_above &= above[1:]
+    stays_below &= below[1:]
+    stays_above |= stays_below
+    moving = np.flatnonzero(~stays_above)
+    moving += 1
+    return moving
 
 
 _sma_cross_exact.strategy_class = SmaCross
