@@ -11,7 +11,10 @@ returns exactly the rows the user may act on:
 - anyone else (anonymous, inactive): nothing.
 """
 
+from functools import lru_cache
+
 from django.db import models
+from django.db.models.expressions import RawSQL
 
 from .roles import Action, roles_allowing
 
@@ -43,6 +46,7 @@ def has_cross_organization_access(user, action: str = Action.VIEW) -> bool:
 
 
 def member_organization_ids(user, action: str = Action.VIEW) -> models.QuerySet:
+    """`user`: a user or a user id."""
     from .models import Membership
 
     return Membership.objects.filter(user=user, role__in=roles_allowing(action)).values(
@@ -56,7 +60,7 @@ class OrganizationScopedQuerySet(models.QuerySet):
             return self.none()
         if has_cross_organization_access(user, action):
             return self.all()
-        return self.filter(organization_scope(self.model, member_organization_ids(user, action)))
+        return self.filter(_member_scope(self.model, Action(action), self.db).bind(user.pk))
 
 
 def organization_scope(model, organization_ids) -> models.Q:
@@ -68,15 +72,60 @@ def organization_scope(model, organization_ids) -> models.Q:
     every row of that account, estimates a handful, and sorts the account's whole
     history instead of reading its newest rows from an index (3.5 ms against 0.2 ms
     for a page of orders; docs/performance.md)."""
+    lookup, subquery = _scope_subquery(model, organization_ids)
+    return models.Q(**{lookup: subquery})
+
+
+def _scope_subquery(model, organization_ids) -> tuple[str, models.QuerySet]:
+    """(the lookup, the subquery it takes) of `organization_scope`."""
     path = model.organization_path
     if not path:
-        return models.Q(pk__in=organization_ids)
+        return "pk__in", organization_ids
     relation, _, last = path.rpartition("__")
     if not relation or last != "organization":
-        return models.Q(**{f"{path}__in": organization_ids})
+        return f"{path}__in", organization_ids
     related = _model_at(model, relation)
     owners = related._base_manager.filter(organization__in=organization_ids).values("pk")
-    return models.Q(**{f"{relation}__in": owners})
+    return f"{relation}__in", owners
+
+
+# A user id no row has: it marks where the real one goes in a compiled scope.
+_ANY_USER = -7_000_000_000_000_000_001
+
+
+class _MemberScope:
+    """A member's scope of one model for one action, compiled to SQL once per process:
+    between requests only the user id changes. Building the subqueries through the ORM
+    for every request cost 0.36-0.44 ms of CPU of an API list request; binding costs
+    0.06 ms. The SQL is the ORM's own, so the plan is the same."""
+
+    def __init__(self, model, action: str, using: str):
+        lookup, subquery = _scope_subquery(model, member_organization_ids(_ANY_USER, action))
+        self.lookup = lookup
+        # Compiled as the ORM compiles it inside a query of `model`: its aliases moved
+        # on (U0, V0), its default ordering dropped.
+        query = subquery.query.clone()
+        query.clear_ordering(force=True, clear_default=True)  # as an IN lookup does
+        inner = query.resolve_expression(query=model._base_manager.all().query)
+        compiler = inner.get_compiler(using)
+        sql, params = inner.as_sql(compiler, compiler.connection)
+        self.sql = sql[1:-1] if sql.startswith("(") and sql.endswith(")") else sql
+        self.params = list(params)
+        self.user_at = [i for i, p in enumerate(self.params) if type(p) is int and p == _ANY_USER]
+        if not self.user_at:
+            raise RuntimeError(f"the scope of {model._meta.label} does not name its member")
+
+    def bind(self, user_id: int) -> models.Q:
+        params = list(self.params)
+        for index in self.user_at:
+            params[index] = user_id
+        # The SQL is the ORM's (above) and the only value bound is the user's id.
+        return models.Q(**{self.lookup: RawSQL(self.sql, params)})  # noqa: S611
+
+
+@lru_cache(maxsize=512)
+def _member_scope(model, action: str, using: str) -> _MemberScope:
+    return _MemberScope(model, action, using)
 
 
 def _model_at(model, relation: str):

@@ -127,3 +127,41 @@ def test_the_semi_join_scope_keeps_each_organizations_rows_apart(two_orgs):
     assert list(Order.objects.for_user(viewer)) == [ours]
     assert list(Order.objects.for_user(viewer).filter(account=account_a)) == [ours]
     assert not Order.objects.for_user(viewer).filter(account=account_b).exists()
+
+
+def _member_scoped_models():
+    from django.apps import apps
+
+    from apps.accounts.scoping import OrganizationScopedQuerySet
+
+    return [
+        model
+        for model in apps.get_models()
+        if isinstance(model._default_manager.all(), OrganizationScopedQuerySet)
+    ]
+
+
+@pytest.mark.parametrize("model", _member_scoped_models(), ids=lambda m: m._meta.label)
+def test_a_members_compiled_scope_is_the_sql_the_orm_builds(two_orgs, model):
+    from apps.accounts import scoping
+
+    viewer = member(two_orgs[0], "trader")
+    for action in Action.values:
+        built = model.objects.filter(
+            scoping.organization_scope(model, scoping.member_organization_ids(viewer, action))
+        )
+        compiled = model.objects.for_user(viewer, action)
+        assert str(compiled.query) == str(built.query), (model, action)
+        assert set(compiled.values_list("pk", flat=True)) == set(built.values_list("pk", flat=True))
+
+
+def test_a_members_scope_is_compiled_once_and_bound_per_user(two_orgs):
+    from apps.accounts import scoping
+
+    a, b, account_a, account_b = two_orgs
+    first, second = member(a, "viewer"), member(b, "viewer")
+    scoping._member_scope.cache_clear()
+    assert list(ExchangeAccount.objects.for_user(first)) == [account_a]
+    assert list(ExchangeAccount.objects.for_user(second)) == [account_b]
+    info = scoping._member_scope.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
