@@ -4,7 +4,6 @@ session middleware, LiveConsumer) on the real Redis channel layer, fed by the re
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -15,20 +14,12 @@ from apps.backtest.models import Backtest, Status
 from apps.backtest.services import publish_progress
 from apps.dashboard.consumers import MAX_SUBSCRIPTIONS
 from tests.accounts.factories import make_org, member, otp_login
+from tests.dashboard.backtest_rows import make_backtest
 from tests.support.threads import in_worker_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUIET_S = 0.5  # how long "nothing arrives" is watched for
-
-
-def _backtest(organization, name: str, **fields) -> Backtest:
-    return Backtest.objects.create(
-        organization=organization, name=name, strategy="trend_following",
-        strategy_version="1.0", symbols=["BTCUSDT"], interval="1h",
-        start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC),
-        **fields,
-    )  # fmt: skip
 
 
 def _session_cookie(user) -> str:
@@ -44,8 +35,8 @@ def desk(redis_client):
         "ours": ours,
         "viewer": _session_cookie(member(ours, "viewer")),
         "outsider": _session_cookie(member(theirs, "admin")),
-        "mine": _backtest(ours, "Queued run"),
-        "theirs": _backtest(theirs, "Their run"),
+        "mine": make_backtest(ours, "Queued run"),
+        "theirs": make_backtest(theirs, "Their run"),
     }
     connection.close()  # the consumer reads on its own connections
     return desk
@@ -202,7 +193,7 @@ async def test_a_malformed_backtest_list_is_refused_naming_the_field_and_rule(de
 
 @in_worker_thread
 def _many_backtests(organization, count: int) -> list[int]:
-    return [_backtest(organization, f"Sweep run {i}").pk for i in range(count)]
+    return [make_backtest(organization, f"Sweep run {i}").pk for i in range(count)]
 
 
 async def test_more_backtests_than_the_subscription_limit_are_refused(desk):

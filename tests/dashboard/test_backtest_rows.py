@@ -2,27 +2,18 @@
 finishes: the same markup and formatting as the list renders, scoped like the list."""
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
 
-from apps.backtest.models import Backtest, Status
+from apps.backtest.models import Status
 from tests.accounts.factories import make_org, make_user, member, otp_login
+from tests.dashboard.backtest_rows import make_backtest
 
 pytestmark = pytest.mark.django_db
 
 BACKTESTS = "/dashboard/backtests/"
 METRICS = {"total_return": 0.1234, "sharpe": 1.876, "max_drawdown": -0.0912, "trades": 17}
-
-
-def _backtest(organization, name: str, **fields) -> Backtest:
-    return Backtest.objects.create(
-        organization=organization, name=name, strategy="trend_following",
-        strategy_version="1.0", symbols=["BTCUSDT"], interval="1h",
-        start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC),
-        **fields,
-    )  # fmt: skip
 
 
 def _row_url(backtest) -> str:
@@ -45,7 +36,7 @@ def desk(redis_client):
 
 
 def test_a_finished_runs_row_shows_its_metrics_as_the_list_does(desk):
-    backtest = _backtest(
+    backtest = make_backtest(
         desk["ours"], "Trend BTC", status=Status.DONE, progress=100, metrics=METRICS
     )
     client = desk["client"]
@@ -65,7 +56,7 @@ def test_a_finished_runs_row_shows_its_metrics_as_the_list_does(desk):
 
 
 def test_the_list_rows_say_where_to_fetch_them_again(desk):
-    queued = _backtest(desk["ours"], "Queued run")
+    queued = make_backtest(desk["ours"], "Queued run")
     html = desk["client"].get(BACKTESTS).content.decode()
     row = _row_in(html, queued)
     assert 'data-status="queued"' in row
@@ -74,15 +65,15 @@ def test_the_list_rows_say_where_to_fetch_them_again(desk):
 
 
 def test_a_failed_runs_row_is_served_without_metrics(desk):
-    failed = _backtest(desk["ours"], "Broken", status=Status.FAILED, error="no candles")
+    failed = make_backtest(desk["ours"], "Broken", status=Status.FAILED, error="no candles")
     row = desk["client"].get(_row_url(failed)).content.decode()
     assert 'data-status="failed"' in row
     assert 'data-metric="sharpe">—<' in row
 
 
 def test_rows_are_scoped_like_the_list(desk):
-    theirs = _backtest(desk["theirs"], "Their secret run", status=Status.DONE, metrics=METRICS)
-    mine = _backtest(desk["ours"], "Mine", status=Status.DONE, metrics=METRICS)
+    theirs = make_backtest(desk["theirs"], "Their secret run", status=Status.DONE, metrics=METRICS)
+    mine = make_backtest(desk["ours"], "Mine", status=Status.DONE, metrics=METRICS)
     # Another organization's run, or one that does not exist: 404.
     assert desk["client"].get(_row_url(theirs)).status_code == 404
     assert desk["client"].get(f"{BACKTESTS}999999/row/").status_code == 404
@@ -99,5 +90,5 @@ def test_rows_are_scoped_like_the_list(desk):
 
 
 def test_the_row_view_answers_get_only(desk):
-    mine = _backtest(desk["ours"], "Mine")
+    mine = make_backtest(desk["ours"], "Mine")
     assert desk["client"].post(_row_url(mine)).status_code == 405

@@ -290,12 +290,7 @@ class Portfolio:
         for x, i in bars:  # every fill at the open first
             s = self.sleeves[x]
             s.visited += 1
-            if s.pending:
-                orders, s.pending = s.pending, []
-                for order in orders:
-                    changed |= s._fill_at_open(i, order)
-            if s.book is not None and s.fill.intrabar:
-                changed |= s._resting_orders(i)
+            changed |= s._open_fills(i)
         value = self._equity_at(k)
         self.wallet.equity = value
         self.wallet.peak = max(self.wallet.peak, value)

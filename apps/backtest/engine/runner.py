@@ -215,18 +215,25 @@ class _Run:
                 return lo + int(hits[0])
         return end
 
-    def _bar(self, i: int) -> None:
-        self.visited += 1
+    def _open_fills(self, i: int) -> bool:
+        """Bar ``i``'s open: pending orders fill, then resting stops and targets are
+        met; whether anything filled."""
         changed = False
-        self._new_day(i)
-        self.skipped_cash = self.cash
-        held_before = self._held()
         if self.pending:
             orders, self.pending = self.pending, []
             for order in orders:
                 changed |= self._fill_at_open(i, order)
         if self.book is not None and self.fill.intrabar:
             changed |= self._resting_orders(i)
+        return changed
+
+    def _bar(self, i: int) -> None:
+        self.visited += 1
+        changed = False
+        self._new_day(i)
+        self.skipped_cash = self.cash
+        held_before = self._held()
+        changed |= self._open_fills(i)
         close = to_price(self.c[i])
         self._track_equity(i, close, held_before)
         if self.book is not None and self.every_bar_in_position:
