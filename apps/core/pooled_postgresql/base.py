@@ -1,4 +1,5 @@
-"""The backend's one change: the pool's check, and when a connection went back.
+"""The backend's two changes: timestamps read by psycopg's compiled loader
+(apps/core/utc_timestamps.py), and the pool's check, with when a connection went back.
 
 Django builds psycopg's pool itself and passes `check` (psycopg's check on every
 checkout, or none), so the pool options cannot name another one; it is set on the pool
@@ -7,14 +8,25 @@ Django hands a connection back, not with the pool's `reset` callback, which woul
 every return onto the pool's worker thread.
 """
 
+import datetime
+
+from django.conf import settings
 from django_prometheus.db.backends.postgresql.base import (
     DatabaseWrapper as PrometheusDatabaseWrapper,
 )
 
 from apps.core.db_pool import check_after_idle, mark_returned
+from apps.core.utc_timestamps import with_utc_timestamps
 
 
 class DatabaseWrapper(PrometheusDatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        template = params.get("context")
+        if template is not None and settings.USE_TZ and self.timezone is datetime.UTC:
+            params["context"] = with_utc_timestamps(template)
+        return params
+
     @property
     def pool(self):
         created_now = self.alias not in self._connection_pools
