@@ -42,7 +42,7 @@ from .derived import (
 )
 from .intervals import INTERVAL_MS
 from .klines import KlineRow, parse_kline
-from .liquidity import LiquidityPublisher, LiquidityStore
+from .liquidity import LiquidityPublisher
 from .models import Candle
 from .selectors import candles_between
 from .services import ensure_symbol, sync_symbols, upsert_candles
@@ -255,7 +255,7 @@ class MarketDataShard:
                 self.books.books.pop(symbol, None)
                 self._book_times.pop(symbol, None)
                 self._book_seen.pop(symbol, None)
-            await asyncio.to_thread(LiquidityStore(get_redis(), self.environment).forget, removed)
+            await self.liquidity.forget(removed)
 
     async def _event(self, stream: str, data: dict) -> None:
         """An open kline's update: the latest price, for the live pages. A diff-depth

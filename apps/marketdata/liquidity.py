@@ -160,6 +160,9 @@ class LiquidityPublisher:
         self.interval = conf.liquidity_interval_seconds() if interval is None else interval
         self.levels = conf.liquidity_levels() if levels is None else levels
         self.published = 0
+        # A write and a forget never overlap: a summary taken just before a symbol was
+        # dropped would otherwise land after its deletion and outlive it by the TTL.
+        self._writing = asyncio.Lock()
 
     def store(self) -> LiquidityStore:
         if self._redis is None:
@@ -183,12 +186,19 @@ class LiquidityPublisher:
         return out
 
     async def publish_once(self) -> int:
-        summaries = self.summaries()
-        if not summaries:
-            return 0
-        written = await asyncio.to_thread(self.store().write, summaries)
+        async with self._writing:
+            summaries = self.summaries()
+            if not summaries:
+                return 0
+            written = await asyncio.to_thread(self.store().write, summaries)
         self.published += written
         return written
+
+    async def forget(self, symbols: list[str]) -> None:
+        """Delete the summaries of symbols no longer followed (after any write under
+        way; the caller has already stopped following them)."""
+        async with self._writing:
+            await asyncio.to_thread(self.store().forget, symbols)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

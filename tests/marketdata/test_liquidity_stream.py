@@ -124,8 +124,11 @@ async def test_an_unfollowed_symbol_loses_its_book_and_its_summary(paper, redis_
 
         await sync_to_async(drop_eth)()
         await eventually(lambda: shard.book_symbols == {"BTCUSDT"})
-        assert redis_client.get(liquidity_key("paper", "ETHUSDT")) is None
+        await eventually(lambda: redis_client.get(liquidity_key("paper", "ETHUSDT")) is None)
         assert "ETHUSDT" not in shard.books.books
+        # No summary taken before the drop lands after it (publishes every 0.1 s).
+        await asyncio.sleep(0.6)
+        assert redis_client.get(liquidity_key("paper", "ETHUSDT")) is None
         assert liquidity_summary(environment="paper", symbol="BTCUSDT") is not None
     finally:
         stop.set()
