@@ -9,8 +9,7 @@ from tests.support.processes import (
     ManagedProcess,
     child_env,
     database_url_for,
-    free_port,
-    wait_for_port,
+    running_daphne,
 )
 
 # The paper-exchange trading fixtures, for every test package (workers reach it too).
@@ -94,18 +93,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, trading_exchange):
 def daphne_server(django_db_setup, django_db_blocker):
     """The real ASGI stack (HTTP + WebSocket) served by daphne on a free port."""
     with django_db_blocker.unblock():
-        env = child_env(DATABASE_URL=_test_database_url())
-    port = free_port()
-    server = ManagedProcess(
-        "daphne",
-        [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        env,
-    )
-    wait_for_port(port, process=server)
-    server.base_url = f"http://127.0.0.1:{port}"
-    server.ws_url = f"ws://127.0.0.1:{port}"
-    yield server
-    server.stop()
+        database_url = _test_database_url()
+    with running_daphne(database_url) as server:
+        yield server
 
 
 @pytest.fixture

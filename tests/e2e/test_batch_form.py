@@ -14,14 +14,7 @@ from apps.backtest.models import BacktestBatch
 from apps.strategies.engine import registry
 from tests.accounts.factories import PASSWORD, code_for, make_org, member, totp_device
 from tests.e2e.test_dashboard import _shot
-from tests.support.processes import (
-    VENV_BIN,
-    ManagedProcess,
-    child_env,
-    database_url_for,
-    free_port,
-    wait_for_port,
-)
+from tests.support.processes import database_url_for, running_daphne
 from tests.trading.support import sync_default_symbols
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -37,21 +30,9 @@ def own_daphne(django_db_blocker):
     earlier test would log this test's admin addition (LogEntry) under a content type
     id it cached then and that no longer exists."""
     with django_db_blocker.unblock():
-        env = child_env(DATABASE_URL=database_url_for(connection.settings_dict))
-    port = free_port()
-    command = [
-        str(VENV_BIN / "daphne"),
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "config.asgi:application",
-    ]
-    server = ManagedProcess("daphne", command, env)
-    wait_for_port(port, process=server)
-    server.base_url = f"http://127.0.0.1:{port}"
-    yield server
-    server.stop()
+        database_url = database_url_for(connection.settings_dict)
+    with running_daphne(database_url) as server:
+        yield server
 
 
 @pytest.fixture

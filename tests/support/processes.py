@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +80,21 @@ def database_url_for(settings_dict: dict) -> str:
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@contextmanager
+def running_daphne(database_url: str):
+    """daphne serving the project's ASGI application (HTTP and WebSocket) on a free
+    port, against `database_url`; stopped on exit."""
+    port = free_port()
+    command = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+    server = ManagedProcess(
+        "daphne", [*command, "config.asgi:application"], child_env(DATABASE_URL=database_url)
+    )
+    try:
+        wait_for_port(port, process=server)
+        server.base_url = f"http://127.0.0.1:{port}"
+        server.ws_url = f"ws://127.0.0.1:{port}"
+        yield server
+    finally:
+        server.stop()
