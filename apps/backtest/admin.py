@@ -289,7 +289,7 @@ class BacktestAdmin(OrganizationScopedAdmin):
 
 _RUNS_SHOWN = 500  # the runs table's length
 _BATCH_FIELDS = (
-    "organization", "name", "kind", "status", "progress", "spec", "summary_table",
+    "organization", "name", "kind", "status_badge", "progress_bar", "spec", "summary_table",
     "runs_table", "created_by", "finished_at",
 )  # fmt: skip
 
@@ -344,21 +344,39 @@ class BacktestBatchAdmin(OrganizationScopedAdmin):
     def response_post_save_add(self, request, obj):
         return redirect(reverse("admin:backtest_backtestbatch_change", args=[obj.pk]))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        running = obj is not None and obj.status not in FINISHED
-        # The runs table's unfinished runs follow over /ws/live/, and the page reloads
-        # once they are done. Between the last run finishing and `advance_batch` writing
-        # the summary (or starting walk-forward test runs) there is no run to follow:
-        # only then does the page refresh itself.
-        statuses = self._shown_runs(obj).values_list("status", flat=True) if running else ()
-        follows_runs = any(status not in FINISHED for status in statuses)
-        extra = {"live_progress": follows_runs, "refresh": running and not follows_runs}
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # An unfinished batch and the unfinished runs of its table follow over /ws/live/
+        # (static/dashboard/backtest.js): the page reloads once the runs it follows are
+        # done, or the batch is (its summary written), or, following no run, once the
+        # batch moved on (runs it does not show yet, e.g. walk-forward test runs).
+        # Decided here, on the row the fields show: read again (as in change_view), it
+        # could be finished while the fields show it running, or the other way round.
+        live = obj if change and obj is not None and obj.status not in FINISHED else None
+        context.update({"live_batch": live, "live_progress": live is not None})
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def _shown_runs(batch):
         return batch.runs.order_by("pk")[:_RUNS_SHOWN]
+
+    # data-batch-id, data-status, data-field: the batch's own hooks in backtest.js (two
+    # elements of one batch, each brought to the state the channel pushes).
+    @admin.display(description=_("status"))
+    def status_badge(self, obj):
+        return format_html(
+            '<span data-batch-id="{}" data-status="{}" data-progress="{}">'
+            '<span class="badge backtest-{}" data-field="status">{}</span></span>',
+            obj.pk, obj.status, obj.progress, obj.status, obj.get_status_display(),
+        )  # fmt: skip
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj):
+        return format_html(
+            '<span data-batch-id="{0}" data-status="{1}" data-progress="{2}">'
+            '<progress max="100" value="{2}" data-field="progress-bar">{2}%</progress> '
+            '<span data-field="progress">{2}%</span></span>',
+            obj.pk, obj.status, obj.progress,
+        )  # fmt: skip
 
     @admin.display(description=_("summary"))
     def summary_table(self, obj):

@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 import numpy as np
 from django.db import transaction
@@ -532,22 +533,27 @@ def _finish(backtest: Backtest, *, outcome=None, error: str = "") -> None:
 def publish_progress(backtest: Backtest) -> None:
     """Push status and progress to the Channels group ``backtest.<id>`` (best effort:
     watchers also poll the row)."""
+    message = {
+        "type": "backtest.progress",
+        "id": backtest.pk,
+        "status": str(backtest.status),
+        "progress": int(backtest.progress),
+    }
+    _push_to_group(f"backtest.{backtest.pk}", message)
+
+
+def _push_to_group(group: str, message: dict) -> None:
+    """Send `message` to a Channels group; a push that fails is logged, never raised:
+    progress pushes never fail a run or a batch."""
     try:
         from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
-        if layer is None:
-            return
-        message = {
-            "type": "backtest.progress",
-            "id": backtest.pk,
-            "status": str(backtest.status),
-            "progress": int(backtest.progress),
-        }
-        async_to_sync(layer.group_send)(f"backtest.{backtest.pk}", message)
-    except Exception:  # progress pushes never fail a run
-        logger.warning("could not publish progress of backtest %s", backtest.pk, exc_info=True)
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.warning("could not publish progress to %s", group, exc_info=True)
 
 
 # --- batches --------------------------------------------------------------------------
@@ -568,12 +574,14 @@ def best_run(runs, objective: str) -> Backtest | None:
 
 def advance_batch(batch_id: int) -> BacktestBatch:
     """After a child finished: update progress, start walk-forward test runs whose
-    training sweep is complete, and summarise once every run has finished."""
+    training sweep is complete, and summarise once every run has finished. A change of
+    the batch's status or progress is published once committed (`publish_batch_progress`)."""
     new_runs: list[int] = []
     with transaction.atomic():
         batch = BacktestBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status in FINISHED:
             return batch
+        before = (batch.status, batch.progress)
         runs = list(batch.runs.order_by("pk"))
         if batch.kind == BacktestBatch.Kind.WALK_FORWARD:
             new_runs = _start_test_runs(batch, runs)
@@ -594,9 +602,27 @@ def advance_batch(batch_id: int) -> BacktestBatch:
         elif batch.status == Status.QUEUED:
             batch.status = Status.RUNNING
         batch.save()
+        if (batch.status, batch.progress) != before:
+            # The values as committed: a later advance publishes its own.
+            transaction.on_commit(
+                partial(publish_batch_progress, batch.pk, str(batch.status), batch.progress)
+            )
     if new_runs:
         _enqueue_now(new_runs)
     return batch
+
+
+def publish_batch_progress(batch_id: int, status: str, progress: int) -> None:
+    """Push a batch's status and progress to the Channels group ``backtest_batch.<id>``
+    (best effort, like `publish_progress`: a page that missed it reads the row when it
+    subscribes again)."""
+    message = {
+        "type": "batch.progress",
+        "id": batch_id,
+        "status": str(status),
+        "progress": int(progress),
+    }
+    _push_to_group(f"backtest_batch.{batch_id}", message)
 
 
 def _enqueue_now(ids: list[int]) -> None:

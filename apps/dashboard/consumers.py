@@ -3,20 +3,24 @@
 Protocol of `/ws/live/` (JSON messages; see docs/architecture.md, "Live updates"):
 
 - server → client on connect: `hello`; then `heartbeat` and `ticker` messages.
-- `{"type": "subscribe", "accounts": [ids], "organizations": [ids], "backtests": [ids]}`
-  joins those groups if the user may view every one of them (else an `error`, nothing
-  joined); answered by `subscribed` with each event group's latest sequence number
-  (`seq`) and the backtest ids joined (`backtests`). Each backtest's current state is
-  sent first, as a `backtest` message.
+- `{"type": "subscribe", "accounts": [ids], "organizations": [ids], "backtests": [ids],
+  "batches": [ids]}` joins those groups if the user may view every one of them (else an
+  `error`, nothing joined); answered by `subscribed` with each event group's latest
+  sequence number (`seq`) and the backtest and batch ids joined (`backtests`,
+  `batches`). Each backtest's and batch's current state is sent first, as a `backtest`
+  or `batch` message.
 - `{"type": "resume", "account": id, "after": seq}` (or `"organization": id`): joins
   the group if needed and sends the events numbered above `after`, oldest first, or a
   `resync` when they are no longer kept (reload the page's data).
-- `{"type": "unsubscribe", "accounts": [...], "organizations": [...], "backtests": [...]}`,
-  `ping`.
+- `{"type": "unsubscribe", "accounts": [...], "organizations": [...], "backtests": [...],
+  "batches": [...]}`, `ping`.
 - events: `{"type": "event", "seq", "group", "kind", "account", "organization",
   "ts_ms", "data"}`; `seq` grows by one per group, without gaps.
 - backtests: `{"type": "backtest", "id", "status", "progress"}` on every change of a
   subscribed run (not numbered, no replay: subscribing again sends the current state).
+- batches: `{"type": "batch", "id", "status", "progress"}` on every change of a
+  subscribed batch's own status or progress (`advance_batch`), likewise; never one
+  behind the last sent.
 """
 
 from asgiref.sync import sync_to_async
@@ -26,7 +30,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.accounts.models import ExchangeAccount, Organization
 from apps.accounts.otp import otp_satisfied
 from apps.accounts.roles import Action
-from apps.backtest.models import Backtest
+from apps.backtest.models import Backtest, BacktestBatch
 from apps.core.redis import get_redis
 from apps.monitoring.metrics import LIVE_CONNECTIONS
 
@@ -45,6 +49,7 @@ _TARGETS = {
     "accounts": (ExchangeAccount, account_group),
     "organizations": (Organization, organization_group),
     "backtests": (Backtest, backtest_live.backtest_group),
+    "batches": (BacktestBatch, backtest_live.batch_group),
 }
 
 
@@ -55,6 +60,7 @@ def _second_factor_ok(user, session) -> bool:
 
 
 _backtest_states = database_sync_to_async(backtest_live.current_states)
+_batch_states = database_sync_to_async(backtest_live.current_batch_states)
 
 
 @database_sync_to_async
@@ -94,6 +100,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq: dict[str, int] = {}  # per group: the newest event sent
         # per backtest: the state sent on subscribing, until a newer one is pushed
         self.backtest_sent: dict[int, dict] = {}
+        # per batch: the last state sent (a batch never goes back; see backtest_live)
+        self.batch_sent: dict[int, dict] = {}
         await self.accept()
         LIVE_CONNECTIONS.inc()
         await self.send_json(
@@ -166,17 +174,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._deliver(event)
         return replay
 
-    async def _join_backtests(self, groups: list[str]) -> list[int]:
-        """Listen on the backtests' groups, then send each one's current state (in this
-        order, so a change made in between is not missed); their ids."""
+    async def _join_states(self, groups: list[str], id_of, read_states, sent: dict) -> list[int]:
+        """Listen on the groups of runs (or batches), then send each one's current state
+        (in this order, so a change made in between is not missed); their ids."""
         groups = list(dict.fromkeys(groups))  # each once, in the order asked
         for group in groups:
             if group not in self.subscriptions:
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.subscriptions.add(group)
-        ids = [backtest_live.backtest_id_of(group) for group in groups]
-        for state in await _backtest_states(self.scope["user"], ids):
-            self.backtest_sent[state["id"]] = state
+        ids = [id_of(group) for group in groups]
+        for state in await read_states(self.scope["user"], ids):
+            sent[state["id"]] = state
             await self.send_json(state)
         return ids
 
@@ -186,17 +194,30 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         if not groups:
             await self._error(
-                "accounts", "name at least one account, organization or backtest", "bad_request"
+                "accounts",
+                "name at least one account, organization, backtest or batch",
+                "bad_request",
             )
             return
         latest = {}
         for group in groups:
-            if backtest_live.backtest_id_of(group) is None:
+            if not backtest_live.is_state_group(group):
                 latest[group] = (await self._join(group)).latest
-        backtests = await self._join_backtests(
-            [group for group in groups if backtest_live.backtest_id_of(group) is not None]
+        backtests = await self._join_states(
+            [group for group in groups if backtest_live.backtest_id_of(group) is not None],
+            backtest_live.backtest_id_of,
+            _backtest_states,
+            self.backtest_sent,
         )
-        await self.send_json({"type": "subscribed", "seq": latest, "backtests": backtests})
+        batches = await self._join_states(
+            [group for group in groups if backtest_live.batch_id_of(group) is not None],
+            backtest_live.batch_id_of,
+            _batch_states,
+            self.batch_sent,
+        )
+        await self.send_json(
+            {"type": "subscribed", "seq": latest, "backtests": backtests, "batches": batches}
+        )
 
     async def _unsubscribe(self, content):
         groups = await self._allowed_groups(content)
@@ -206,6 +227,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 self.subscriptions.discard(group)
                 self.last_seq.pop(group, None)
                 self.backtest_sent.pop(backtest_live.backtest_id_of(group), None)
+                self.batch_sent.pop(backtest_live.batch_id_of(group), None)
         if groups is not None:
             await self.send_json({"type": "unsubscribed", "groups": groups})
 
@@ -254,6 +276,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             backtest_live.client_message(backtest_id, message["status"], message["progress"])
         )
+
+    async def batch_progress(self, message):
+        """A batch's progress (`apps.backtest.services.publish_batch_progress`), forwarded
+        when it is ahead of the last state sent for that batch."""
+        batch_id = message["id"]
+        if backtest_live.batch_group(batch_id) not in self.subscriptions:
+            return  # sent before an unsubscribe took effect
+        sent = self.batch_sent.get(batch_id)
+        if sent is not None and not backtest_live.is_ahead(message, sent):
+            return
+        state = backtest_live.batch_message(batch_id, message["status"], message["progress"])
+        self.batch_sent[batch_id] = state
+        await self.send_json(state)
 
     async def market_ticker(self, event):
         # Market prices are public data: every signed-in member sees every symbol.

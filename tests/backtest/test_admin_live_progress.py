@@ -1,5 +1,5 @@
-"""The ops console's backtest and batch pages follow unfinished runs over /ws/live/
-(static/dashboard/backtest.js) instead of refreshing themselves."""
+"""The ops console's backtest and batch pages follow unfinished runs, and a batch
+itself, over /ws/live/ (static/dashboard/backtest.js) instead of refreshing themselves."""
 
 import json
 import re
@@ -100,8 +100,24 @@ def test_a_finished_backtests_page_is_static(ops, org):
     assert '<span class="badge backtest-done" data-field="status">Done</span>' in html
 
 
-def test_a_running_batch_follows_its_unfinished_runs_live(ops, org):
+def _batch_hooks(batch) -> tuple[str, str]:
+    """backtest.js's hooks of the batch's own status and progress."""
+    holder = (
+        f'<span data-batch-id="{batch.pk}" data-status="{batch.status}" '
+        f'data-progress="{batch.progress}">'
+    )
+    status = f'{holder}<span class="badge backtest-{batch.status}" data-field="status">'
+    progress = (
+        f'{holder}<progress max="100" value="{batch.progress}" data-field="progress-bar">'
+        f'{batch.progress}%</progress> <span data-field="progress">{batch.progress}%</span>'
+    )
+    return status, progress
+
+
+def test_a_running_batch_follows_itself_and_its_unfinished_runs_live(ops, org):
     batch = _batch(org, Status.DONE, Status.RUNNING, Status.QUEUED)
+    BacktestBatch.objects.filter(pk=batch.pk).update(progress=33)
+    batch.refresh_from_db()
     done, running, queued = batch.runs.order_by("pk")
     html = _batch_page(ops, batch)
     assert REFRESH not in html
@@ -110,15 +126,29 @@ def test_a_running_batch_follows_its_unfinished_runs_live(ops, org):
     for run in (done, running, queued):
         assert f'<tr data-backtest-id="{run.pk}" data-status="{run.status}">' in html
     assert '<span class="badge backtest-queued" data-field="status">Queued</span>' in html
+    status, progress = _batch_hooks(batch)
+    assert f"{status}Running</span></span>" in html
+    assert progress in html
+    assert "This page follows the batch and its unfinished runs live" in html
     assert "dashboard-strings" in html
 
 
-def test_a_batch_between_its_last_run_and_its_summary_refreshes_itself(ops, org):
-    # Every run finished, the summary not written yet: no run left to follow.
-    batch = _batch(org, Status.DONE, Status.FAILED)
+@pytest.mark.parametrize("runs", [(Status.DONE, Status.FAILED), ()])
+def test_a_batch_with_no_run_to_follow_follows_itself_without_refreshing(ops, org, runs):
+    # Every run finished with the summary not written yet, or none created yet (as the
+    # test runs of a walk-forward analysis): the batch itself is followed.
+    batch = _batch(org, *runs)
     html = _batch_page(ops, batch)
-    assert REFRESH in html
-    assert not any(script in html for script in SCRIPTS)
+    assert REFRESH not in html
+    assert all(f'<script src="{script}" defer></script>' in html for script in SCRIPTS)
+    assert '<div id="backtest-live" data-reload-when-finished>' in html
+    assert all(hook in html for hook in _batch_hooks(batch))
+    assert 'id="live-state"' in html
+    # Without JavaScript: a link to reload instead of a page that refreshes itself.
+    noscript = re.search(r"<noscript>(.*?)</noscript>", html, re.S)
+    assert noscript, "no <noscript> note"
+    assert '<a href="">reload it</a>' in noscript.group(1)
+    assert _strings(html)["labels"]["backtest_status"]["done"] == "Done"
 
 
 def test_a_finished_batchs_page_is_static(ops, org):
@@ -127,3 +157,5 @@ def test_a_finished_batchs_page_is_static(ops, org):
     assert REFRESH not in html
     assert not any(script in html for script in SCRIPTS)
     assert "data-reload-when-finished" not in html
+    assert "<noscript>" not in html
+    assert '<span class="badge backtest-done" data-field="status">Done</span>' in html

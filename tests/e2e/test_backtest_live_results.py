@@ -1,11 +1,13 @@
 """Finished runs in a real browser: the dashboard's list fills in a run's metrics when
 it finishes, without a reload; the ops console's backtest and batch pages follow their
-runs over /ws/live/ and reload once when they are done (no more self-refreshing)."""
+runs over /ws/live/ and reload once when they are done (no more self-refreshing); the
+batch page follows the batch itself too, and reloads when it is done or moved on."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from apps.backtest import services
 from apps.backtest.models import Backtest, BacktestBatch, Status
 from apps.backtest.services import publish_progress
 from tests.accounts.factories import PASSWORD, code_for, totp_device
@@ -151,6 +153,15 @@ def test_the_admin_batch_page_follows_its_runs_and_reloads_when_all_are_done(
     )
     assert page.evaluate("window.__sameDocument") is True  # one run left: no reload yet
 
+    # The worker advances the batch after the run: its own progress follows, live.
+    _off_the_browser_thread(lambda: services.advance_batch(batch_id))
+    page.wait_for_function(
+        "document.querySelector('[data-batch-id] [data-field=progress]').textContent === '50%'",
+        timeout=5_000,
+    )
+    assert page.locator('[data-batch-id] [data-field="status"]').inner_text() == "Running"
+    assert page.evaluate("window.__sameDocument") is True
+
     def last_run_and_summary():
         # As `advance_batch` would: the batch is done before the page asks again.
         BacktestBatch.objects.filter(pk=batch_id).update(status=Status.DONE, progress=100)
@@ -165,4 +176,99 @@ def test_the_admin_batch_page_follows_its_runs_and_reloads_when_all_are_done(
     assert page.locator('meta[http-equiv="refresh"]').count() == 0
     assert page.evaluate("window.spotdeskBacktestLive === undefined")
     _shot(page, "admin-batch-done")
+    assert errors == []
+
+
+def test_the_admin_batch_page_with_no_run_to_follow_follows_the_batch(
+    page, daphne_server, desk, ops_device
+):
+    """Its runs all finished (or, for a walk-forward analysis, its test runs not started
+    yet): the page follows the batch, reloads to show a run started since, and reloads
+    once more when the batch is done."""
+
+    def build():
+        first = Backtest.objects.get(pk=desk["backtest"].pk)
+        batch = BacktestBatch.objects.create(
+            organization=first.organization, name="E2E walk", kind="sweep",
+            status=Status.RUNNING,
+        )  # fmt: skip
+        Backtest.objects.filter(pk=first.pk).update(batch=batch, status=Status.DONE, progress=100)
+        return batch.pk
+
+    batch_id = _off_the_browser_thread(build)
+    path = f"/admin/backtest/backtestbatch/{batch_id}/change/"
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _admin_log_in(page, daphne_server.base_url, path, ops_device)
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    assert page.locator('[data-batch-id] [data-field="progress"]').inner_text() == "0%"
+    _wait_subscribed(page)
+    page.evaluate("window.__sameDocument = true")
+
+    def a_run_starts():
+        # As a walk-forward test run: created by `advance_batch`, after the page was shown.
+        first = Backtest.objects.get(pk=desk["backtest"].pk)
+        first.pk, first.name, first.status, first.progress = None, "test 1", Status.QUEUED, 0
+        first.save()
+        services.advance_batch(batch_id)  # one of two runs finished: 50%
+        return first.pk
+
+    second_id = _off_the_browser_thread(a_run_starts)
+    page.wait_for_function("window.__sameDocument === undefined", timeout=10_000)  # reloaded
+    page.wait_for_selector(f'tr[data-backtest-id="{second_id}"][data-status="queued"]')
+    assert page.locator('[data-batch-id] [data-field="progress"]').inner_text() == "50%"
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    _wait_subscribed(page)
+
+    def the_run_and_the_batch_finish():
+        Backtest.objects.filter(pk=second_id).update(status=Status.FAILED, error="no candles")
+        publish_progress(Backtest.objects.get(pk=second_id))
+        services.advance_batch(batch_id)
+
+    _off_the_browser_thread(the_run_and_the_batch_finish)
+    # Reloaded (once when the run finished, perhaps again for the batch): static now.
+    page.wait_for_function(
+        "!document.querySelector('[data-reload-when-finished]') && "
+        "document.querySelector('[data-batch-id][data-status=done]') !== null",
+        timeout=10_000,
+    )
+    page.wait_for_load_state()
+    assert page.locator('[data-batch-id] [data-field="status"]').inner_text() == "Done"
+    assert page.locator('[data-batch-id] [data-field="progress"]').inner_text() == "100%"
+    assert page.evaluate("window.spotdeskBacktestLive === undefined")
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    _shot(page, "admin-batch-followed-done")
+    assert errors == []
+
+
+def test_the_admin_batch_page_reloads_when_the_batch_is_done(page, daphne_server, desk, ops_device):
+    """Between the last run and the summary only the batch is left to follow: the page
+    reloads when `advance_batch` has written the summary, not on a timer."""
+
+    def build():
+        first = Backtest.objects.get(pk=desk["backtest"].pk)
+        batch = BacktestBatch.objects.create(
+            organization=first.organization, name="E2E summary", kind="sweep",
+            status=Status.RUNNING, progress=0,
+        )  # fmt: skip
+        Backtest.objects.filter(pk=first.pk).update(batch=batch, status=Status.DONE, progress=100)
+        return batch.pk
+
+    batch_id = _off_the_browser_thread(build)
+    path = f"/admin/backtest/backtestbatch/{batch_id}/change/"
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _admin_log_in(page, daphne_server.base_url, path, ops_device)
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    _wait_subscribed(page)
+    page.evaluate("window.__sameDocument = true")
+    page.wait_for_timeout(3_500)  # longer than the old refresh: the page stays put
+    assert page.evaluate("window.__sameDocument") is True
+
+    _off_the_browser_thread(lambda: services.advance_batch(batch_id))
+    page.wait_for_function("window.__sameDocument === undefined", timeout=10_000)
+    page.wait_for_load_state()
+    assert page.locator('[data-batch-id] [data-field="status"]').inner_text() == "Done"
+    assert page.locator(".field-summary_table").inner_text() != ""
+    assert page.evaluate("window.spotdeskBacktestLive === undefined")
     assert errors == []
