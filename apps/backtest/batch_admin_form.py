@@ -72,6 +72,10 @@ BUILDER_STRINGS = {
         "Choose at least one parameter to sweep; the others keep the base run's values."
     ),
     "unknown_count": _("Configurations: fix the marked values to see the count."),
+    "rules_skipped": _(
+        "Combinations that break a rule of the strategy are skipped, so the batch may run "
+        "fewer: {rules}."
+    ),
     "must_number": _("must be a number"),
     "must_integer": _("must be an integer"),
     "must_at_least": _("must be at least {min}"),

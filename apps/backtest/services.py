@@ -291,20 +291,34 @@ def _objective(value) -> str:
     return value
 
 
-def _grid(cls: type, grid, base_params: dict) -> list[dict]:
+def _grid(cls: type, grid, base_params: dict) -> tuple[list[dict], int]:
+    """The grid's combinations over the base parameters, each cleaned, and how many
+    were skipped for breaking one of the strategy's cross-field rules (a sweep of
+    overlapping `fast` and `slow` ranges keeps the pairs where fast is below slow, as
+    a grid search's constraint would). A value of the wrong type or out of bounds
+    refuses the whole grid, as does a grid where no combination keeps to the rules."""
     try:
         combos = parameter_grid(grid, limit=MAX_RUNS)
     except ValueError as exc:
         raise ValidationError("grid", str(exc)) from None
-    out = []
+    kept, first_broken = [], None
     for combo in combos:
-        merged = {**base_params, **combo}
         try:
-            out.append(cls.schema.validate(merged))
+            cleaned = cls.schema.clean_each({**base_params, **combo})
         except ParameterErrors as exc:
-            rules = {f"grid.{e.field}": e.rule for e in exc.errors}
-            raise ParameterValidationError(rules) from None
-    return out
+            raise ParameterValidationError(_grid_rules(exc.errors)) from None
+        broken = cls.schema.broken_rules(cleaned)
+        if broken:
+            first_broken = first_broken or broken
+        else:
+            kept.append(cleaned)
+    if not kept and first_broken:
+        raise ParameterValidationError(_grid_rules(first_broken))
+    return kept, len(combos) - len(kept)
+
+
+def _grid_rules(errors) -> dict[str, str]:
+    return {f"grid.{e.field}": e.rule for e in errors}
 
 
 @transaction.atomic
@@ -334,11 +348,11 @@ def create_batch(
     batch_spec = {"objective": objective}
     runs: list[tuple[str, dict]] = []
     if kind == BacktestBatch.Kind.SWEEP:
-        combos = _grid(cls, grid, spec["params"])
+        combos, skipped = _grid(cls, grid, spec["params"])
         runs = [("sweep", {**spec, "params": p}) for p in combos]
-        batch_spec["grid"] = grid
+        batch_spec.update(grid=grid, skipped_by_rules=skipped)
     elif kind == BacktestBatch.Kind.WALK_FORWARD:
-        combos = _grid(cls, grid, spec["params"])
+        combos, skipped = _grid(cls, grid, spec["params"])
         windows = _windows(spec, folds, train_ratio, anchored)
         if len(combos) * len(windows) > MAX_RUNS:
             raise ValidationError("grid", f"combinations x folds must be at most {MAX_RUNS}")
@@ -347,6 +361,7 @@ def create_batch(
             runs += [(f"train {w.fold}", {**train, "params": p}) for p in combos]
         batch_spec.update(
             grid=grid,
+            skipped_by_rules=skipped,
             anchored=bool(anchored),
             train_ratio=train_ratio or 0.7,
             windows=[

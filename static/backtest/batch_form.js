@@ -218,6 +218,10 @@
 
   var grid = new Builder(gridArea, "grid-builder");
   var gridRows = [];
+  // The strategy's cross-field rules (fast below slow): the service skips the
+  // combinations that break them, so the count above is the most the batch runs.
+  grid.rules = make("p", { className: "param-rules", id: "grid-builder-rules", hidden: "hidden" });
+  grid.inputs.appendChild(grid.rules);
 
   function gridRow(param) {
     var id = "grid-param-" + param.name;
@@ -375,6 +379,10 @@
     else grid.summary.textContent = say(T.total_walk_forward, { count: total, folds: folds, runs: runs, max: SCHEMA.max_runs });
     grid.summary.classList.toggle("over-limit", parts.length > 0 && known && runs > limit);
     grid.summary.dataset.configurations = parts.length && known ? String(total) : "";
+    var strategy = SCHEMA.strategies[strategySelect.value];
+    var rules = strategy && strategy.rules ? strategy.rules : [];
+    grid.rules.hidden = !(parts.length && rules.length);
+    grid.rules.textContent = grid.rules.hidden ? "" : say(T.rules_skipped, { rules: rules.join("; ") });
     if (!grid.jsonMode) gridArea.value = kind() !== "compare" && parts.length ? "{" + parts.join(", ") + "}" : "";
   }
 

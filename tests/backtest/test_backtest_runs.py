@@ -16,6 +16,7 @@ from apps.backtest.models import Backtest, BacktestBatch, Status
 from apps.core.errors import NotFound, PermissionDenied, ValidationError
 from apps.marketdata.models import Symbol
 from apps.strategies.engine import registry
+from apps.strategies.services import ParameterValidationError
 from tests.accounts.factories import make_org, member, verified
 
 from .db_support import period, store_candles
@@ -176,6 +177,37 @@ def test_sweep_refuses_a_bad_grid():
             actor=SYSTEM, kind="sweep", grid={"fast": list(range(2, 40)), "slow": list(range(
                 41, 60))}, **base(org)
         )  # fmt: skip
+    assert not BacktestBatch.objects.exists()
+
+
+def test_a_sweep_skips_the_combinations_that_break_the_strategys_rules():
+    store_candles()
+    org = make_org()
+    # Overlapping ranges: (10, 10), (20, 10) and (20, 20) break "fast must be below slow".
+    grid = {"fast": [5, 10, 20], "slow": [10, 20, 30]}
+    batch = services.create_batch(actor=SYSTEM, kind="sweep", grid=grid, **base(org))
+    pairs = [(r.params["fast"], r.params["slow"]) for r in batch.runs.order_by("pk")]
+    assert pairs == [(5, 10), (5, 20), (5, 30), (10, 20), (10, 30), (20, 30)]
+    assert batch.spec["skipped_by_rules"] == 3
+    walk = services.create_batch(actor=SYSTEM, kind="walk_forward", grid=grid, folds=2, **base(org))
+    assert walk.runs.count() == 2 * 6
+    assert walk.spec["skipped_by_rules"] == 3
+
+
+def test_a_grid_where_every_combination_breaks_a_rule_is_refused_naming_it():
+    store_candles()
+    org = make_org()
+    with pytest.raises(ParameterValidationError) as caught:
+        services.create_batch(
+            actor=SYSTEM, kind="sweep", grid={"fast": [30, 40], "slow": [20, 30]}, **base(org)
+        )
+    assert caught.value.errors == {"grid.fast": "must be below slow"}
+    # A value out of bounds still refuses the grid, even beside valid combinations.
+    with pytest.raises(ParameterValidationError) as caught:
+        services.create_batch(
+            actor=SYSTEM, kind="sweep", grid={"fast": [5, 0], "slow": [30]}, **base(org)
+        )
+    assert list(caught.value.errors) == ["grid.fast"]
     assert not BacktestBatch.objects.exists()
 
 

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -79,6 +80,16 @@ def test_the_schema_lists_every_strategys_parameters_with_type_bounds_and_defaul
     assert (atr_stop["kind"], atr_stop["min_value"], atr_stop["initial"]) == ("float", 0.1, 2.0)
     # What json_script sends: plain JSON, every bound a number or null.
     assert json.loads(json.dumps(schema)) == schema
+
+
+def test_the_schema_states_each_strategys_cross_field_rules_in_the_users_language():
+    rules = {key: s["rules"] for key, s in parameter_schema()["strategies"].items()}
+    assert rules["trend_following"] == ["fast must be below slow"]
+    assert rules["breakout"] == ["exit_period must be below entry_period"]
+    assert rules["mean_reversion"] == ["oversold must be below overbought"]
+    with translation.override("pt-br"):
+        translated = parameter_schema()["strategies"]["trend_following"]["rules"]
+    assert translated == ["fast deve ficar abaixo de slow"]
 
 
 # --- one value, exactly ------------------------------------------------------------------

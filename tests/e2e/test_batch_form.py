@@ -111,6 +111,7 @@ def test_a_sweep_built_from_two_ranges(page, own_daphne, desk):
     bounds = page.locator('#grid-builder-table tr[data-param="fast"] .param-bounds').inner_text()
     assert bounds == "integer · 2 to 200 · default 12"
     assert _summary(page).startswith("Choose at least one parameter to sweep")
+    assert page.locator("#grid-builder-rules").is_hidden()
 
     # "Edit as JSON" hands over the textarea; back to the inputs, they show what it says.
     page.click("#grid-builder-json-toggle")
@@ -120,6 +121,11 @@ def test_a_sweep_built_from_two_ranges(page, own_daphne, desk):
     assert page.input_value("#grid-param-fast-values") == "5, 10"
     assert page.input_value("#grid-param-slow-mode") == "range"
     assert _summary(page) == "Configurations: 4 (at most 500)"
+    # The strategy's cross-field rule: the combinations that break it will be skipped.
+    assert page.locator("#grid-builder-rules").inner_text() == (
+        "Combinations that break a rule of the strategy are skipped, so the batch may run "
+        "fewer: fast must be below slow."
+    )
     page.select_option("#grid-param-fast-mode", "")
     page.select_option("#grid-param-slow-mode", "")
 
@@ -169,6 +175,7 @@ def test_a_sweep_built_from_two_ranges(page, own_daphne, desk):
     assert batch.kind == "sweep"
     assert batch.spec["grid"] == {"fast": [5, 10, 15, 20], "atr_stop": [0.1, 0.2, 0.3]}
     assert batch.runs.count() == 12
+    assert batch.spec["skipped_by_rules"] == 0
     assert errors == []
 
 

@@ -114,6 +114,15 @@ class ParamSchema:
     def validate(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return a complete, cleaned parameter dict or raise ParameterErrors listing
         every broken rule. Unknown names are errors, missing ones take defaults."""
+        cleaned = self.clean_each(values)
+        broken = self.broken_rules(cleaned)
+        if broken:
+            raise ParameterErrors(broken)
+        return cleaned
+
+    def clean_each(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Each value checked on its own (type, bounds, choices; unknown names), the
+        cross-field rules not yet: a sweep skips combinations that break those."""
         values = dict(values or {})
         errors: list[ParameterError] = []
         known = {p.name for p in self.params}
@@ -127,14 +136,13 @@ class ParamSchema:
                 cleaned[param.name] = param.clean(values.get(param.name, param.default))
             except ParameterError as exc:
                 errors.append(exc)
-        if not errors:
-            for check in self.checks:
-                problem = check(cleaned)
-                if problem is not None:
-                    errors.append(problem)
         if errors:
             raise ParameterErrors(errors)
         return cleaned
+
+    def broken_rules(self, cleaned: Mapping[str, Any]) -> list[ParameterError]:
+        """The cross-field rules that values from `clean_each` break."""
+        return [problem for check in self.checks if (problem := check(cleaned)) is not None]
 
     def json_schema(self) -> dict[str, Any]:
         return {
@@ -160,12 +168,19 @@ class ParamSchema:
         ]
 
 
-def less_than(lower: str, upper: str) -> Callable[[Mapping[str, Any]], ParameterError | None]:
+@dataclass(frozen=True, slots=True)
+class LessThan:
     """Cross-field rule: ``lower`` must be strictly below ``upper``."""
 
-    def check(values: Mapping[str, Any]) -> ParameterError | None:
-        if values[lower] >= values[upper]:
-            return ParameterError(lower, f"must be below {upper}")
+    lower: str
+    upper: str
+
+    def __call__(self, values: Mapping[str, Any]) -> ParameterError | None:
+        if values[self.lower] >= values[self.upper]:
+            return ParameterError(self.lower, f"must be below {self.upper}")
         return None
 
-    return check
+
+def less_than(lower: str, upper: str) -> LessThan:
+    """Cross-field rule: ``lower`` must be strictly below ``upper``."""
+    return LessThan(lower, upper)
