@@ -68,24 +68,22 @@ def batch_message(batch_id: int, status: str, progress: int) -> dict:
 def current_states(user, backtest_ids: list[int]) -> list[dict]:
     """The client messages for the rows as they are now, re-checked against the user's
     roles (a backtest deleted meanwhile is left out)."""
-    rows = (
-        Backtest.objects.for_user(user, Action.VIEW)
-        .filter(pk__in=backtest_ids)
-        .order_by("pk")
-        .values_list("pk", "status", "progress")
-    )
-    return [client_message(pk, status, int(progress)) for pk, status, progress in rows]
+    return _states(Backtest, user, backtest_ids, client_message)
 
 
 def current_batch_states(user, batch_ids: list[int]) -> list[dict]:
     """`current_states` for batches."""
+    return _states(BacktestBatch, user, batch_ids, batch_message)
+
+
+def _states(model, user, ids: list[int], message) -> list[dict]:
     rows = (
-        BacktestBatch.objects.for_user(user, Action.VIEW)
-        .filter(pk__in=batch_ids)
+        model.objects.for_user(user, Action.VIEW)
+        .filter(pk__in=ids)
         .order_by("pk")
         .values_list("pk", "status", "progress")
     )
-    return [batch_message(pk, status, int(progress)) for pk, status, progress in rows]
+    return [message(pk, status, int(progress)) for pk, status, progress in rows]
 
 
 def is_ahead(message: dict, sent: dict) -> bool:

@@ -178,13 +178,16 @@ async def test_a_member_of_the_other_organization_is_refused_ours(desk):
         await communicator.disconnect()
 
 
+@pytest.mark.parametrize("field", ["backtests", "batches"])
 @pytest.mark.parametrize("ids", ["7", 7, [True], ["7"], [1.5], None])
-async def test_a_malformed_backtest_list_is_refused_naming_the_field_and_rule(desk, ids):
+async def test_a_malformed_backtest_or_batch_list_is_refused_naming_the_field_and_rule(
+    desk, ids, field
+):
     communicator = await _connected(desk["viewer"])
     try:
-        await _send(communicator, {"type": "subscribe", "backtests": ids})
+        await _send(communicator, {"type": "subscribe", field: ids})
         assert await _next(communicator, "error") == {
-            "type": "error", "code": "bad_request", "field": "backtests",
+            "type": "error", "code": "bad_request", "field": field,
             "rule": "must be a list of ids",
         }  # fmt: skip
     finally:

@@ -164,16 +164,3 @@ async def test_a_member_of_the_other_organization_is_refused_ours(desk):
         await _no_backtest_message(communicator)
     finally:
         await communicator.disconnect()
-
-
-@pytest.mark.parametrize("ids", ["7", 7, [True], ["7"], [1.5], None])
-async def test_a_malformed_batch_list_is_refused_naming_the_field_and_rule(desk, ids):
-    communicator = await _connected(desk["viewer"])
-    try:
-        await _send(communicator, {"type": "subscribe", "batches": ids})
-        assert await _next(communicator, "error") == {
-            "type": "error", "code": "bad_request", "field": "batches",
-            "rule": "must be a list of ids",
-        }  # fmt: skip
-    finally:
-        await communicator.disconnect()
