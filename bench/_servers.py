@@ -160,6 +160,31 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def cpu_of_named(prefixes: tuple[str, ...]) -> dict[int, float]:
+    """CPU seconds used so far by each running process whose name starts with one of
+    `prefixes` (e.g. the database's backends), by pid. A process that ends while it is
+    read is left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if name.startswith(prefixes):
+            fields = rest.split()
+            found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes running at both readings used in between."""
+    return sum(after[pid] - seconds for pid, seconds in before.items() if pid in after)
+
+
 def machine_summary() -> str:
     load = os.getloadavg()
     return (

@@ -41,7 +41,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from _servers import Daphnes, cpu_seconds, ensure_database, machine_summary, production_env
+from _servers import (
+    Daphnes,
+    cpu_between,
+    cpu_of_named,
+    cpu_seconds,
+    ensure_database,
+    machine_summary,
+    production_env,
+)
 from report import LOWER_IS_BETTER, ratio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,9 +259,34 @@ async def load_phase(
                 for n, item in enumerate(paths)
             ]
             before = cpu_seconds(daphnes.pids)
+            others = {label: cpu_of_named((prefix,)) for label, prefix in _SUPPORTING}
+            ours = time.process_time()
             result = await OpenLoop(session, daphnes.urls, headers, rate).run(mixed, seconds)
             cpu = cpu_seconds(daphnes.pids) - before
-    return summary(name, result, cpu) | {"rate": rate}
+            ours = time.process_time() - ours
+            others = {
+                label: cpu_between(others[label], cpu_of_named((prefix,)))
+                for label, prefix in _SUPPORTING
+            }
+    figures = summary(name, result, cpu) | {"rate": rate}
+    _print_machine_share(result, rate, cpu, others | {"this load generator": ours})
+    return figures
+
+
+# What else on this machine works for each request: the database's backends, Redis, and
+# the load generator itself (it shares the cores with the servers it measures).
+_SUPPORTING = (("PostgreSQL", "postgres"), ("Redis", "redis-server"))
+
+
+def _print_machine_share(result: dict, rate: float, daphne: float, others: dict) -> None:
+    count = len(result["latencies"])
+    parts = {"daphne": daphne, **others}
+    per_request = ", ".join(
+        f"{label} {seconds * 1000 / count:.2f} ms" for label, seconds in parts.items()
+    )
+    cores = sum(parts.values()) / count * rate
+    print(f"          CPU per request: {per_request}; {cores:.2f} cores at {rate:g}/s "
+          f"of {os.cpu_count()}")  # fmt: skip
 
 
 # The searched order: one in the middle of the table; its client id (and its fill's
