@@ -178,6 +178,8 @@ class SyncChainASGIHandler(ASGIHandler):
             sending.result()
 
     async def get_response_async(self, request):
+        # Not on this handler's own path (`respond`), but Django's callers of it get the
+        # synchronous chain in one hop rather than awaiting a chain that is not a coroutine.
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
 
