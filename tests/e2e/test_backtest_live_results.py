@@ -179,6 +179,28 @@ def test_the_admin_batch_page_follows_its_runs_and_reloads_when_all_are_done(
     assert errors == []
 
 
+def _open_batch_with_its_run_done(page, daphne_server, desk, ops_device) -> tuple[int, list]:
+    """A running batch whose only run is done, opened in the admin (no refresh meta):
+    its id and the page's script errors, collected from now on."""
+
+    def build():
+        first = Backtest.objects.get(pk=desk["backtest"].pk)
+        batch = BacktestBatch.objects.create(
+            organization=first.organization, name="E2E batch", kind="sweep",
+            status=Status.RUNNING, progress=0,
+        )  # fmt: skip
+        Backtest.objects.filter(pk=first.pk).update(batch=batch, status=Status.DONE, progress=100)
+        return batch.pk
+
+    batch_id = _off_the_browser_thread(build)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    path = f"/admin/backtest/backtestbatch/{batch_id}/change/"
+    _admin_log_in(page, daphne_server.base_url, path, ops_device)
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    return batch_id, errors
+
+
 def test_the_admin_batch_page_with_no_run_to_follow_follows_the_batch(
     page, daphne_server, desk, ops_device
 ):
@@ -186,21 +208,7 @@ def test_the_admin_batch_page_with_no_run_to_follow_follows_the_batch(
     yet): the page follows the batch, reloads to show a run started since, and reloads
     once more when the batch is done."""
 
-    def build():
-        first = Backtest.objects.get(pk=desk["backtest"].pk)
-        batch = BacktestBatch.objects.create(
-            organization=first.organization, name="E2E walk", kind="sweep",
-            status=Status.RUNNING,
-        )  # fmt: skip
-        Backtest.objects.filter(pk=first.pk).update(batch=batch, status=Status.DONE, progress=100)
-        return batch.pk
-
-    batch_id = _off_the_browser_thread(build)
-    path = f"/admin/backtest/backtestbatch/{batch_id}/change/"
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    _admin_log_in(page, daphne_server.base_url, path, ops_device)
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    batch_id, errors = _open_batch_with_its_run_done(page, daphne_server, desk, ops_device)
     assert page.locator('[data-batch-id] [data-field="progress"]').inner_text() == "0%"
     _wait_subscribed(page)
     page.evaluate("window.__sameDocument = true")
@@ -245,21 +253,7 @@ def test_the_admin_batch_page_reloads_when_the_batch_is_done(page, daphne_server
     """Between the last run and the summary only the batch is left to follow: the page
     reloads when `advance_batch` has written the summary, not on a timer."""
 
-    def build():
-        first = Backtest.objects.get(pk=desk["backtest"].pk)
-        batch = BacktestBatch.objects.create(
-            organization=first.organization, name="E2E summary", kind="sweep",
-            status=Status.RUNNING, progress=0,
-        )  # fmt: skip
-        Backtest.objects.filter(pk=first.pk).update(batch=batch, status=Status.DONE, progress=100)
-        return batch.pk
-
-    batch_id = _off_the_browser_thread(build)
-    path = f"/admin/backtest/backtestbatch/{batch_id}/change/"
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    _admin_log_in(page, daphne_server.base_url, path, ops_device)
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    batch_id, errors = _open_batch_with_its_run_done(page, daphne_server, desk, ops_device)
     _wait_subscribed(page)
     page.evaluate("window.__sameDocument = true")
     page.wait_for_timeout(3_500)  # longer than the old refresh: the page stays put
