@@ -22,11 +22,16 @@ _LINE_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029")
 
 
 class FastJSONRenderer(JSONRenderer):
+    def writes_with_orjson(self, accepted_media_type, renderer_context=None) -> bool:
+        """Whether this response is written by orjson (compact, UTF-8, no indent), the
+        only writer that takes pre-rendered JSON (`orjson.Fragment`)."""
+        indent = self.get_indent(accepted_media_type, renderer_context or {})
+        return indent is None and self.compact and not self.ensure_ascii
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        indent = self.get_indent(accepted_media_type, renderer_context or {})
-        if indent is not None or not self.compact or self.ensure_ascii:
+        if not self.writes_with_orjson(accepted_media_type, renderer_context):
             return super().render(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=self.encoder_class().default, option=_OPTIONS)

@@ -50,6 +50,7 @@ from ..serializers.trading import (
     TradeSerializer,
 )
 from .base import ApiViewMixin, ScopedViewSet
+from .rows_in_sql import RowsInSqlListMixin
 
 TRADE = "trade"
 
@@ -71,7 +72,7 @@ def valid(serializer_class, request, view) -> dict:
     return serializer.validated_data
 
 
-class ReadOnlyScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class ReadOnlyScopedViewSet(RowsInSqlListMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     pass
 
 
