@@ -236,3 +236,14 @@ class _WithAFloat(ReadOnlyRowSerializer):
 )
 def test_serializers_with_fields_sql_cannot_write_have_no_plan(serializer_class):
     assert rows_in_sql.plan_for(serializer_class) is None
+
+
+def test_rows_of_a_query_joined_to_another_table_read_the_queried_table():
+    world = TradingWorld()
+    joined = Order.objects.filter(account__organization=world.desk.org, account__name__gt="")
+    assert "JOIN" in str(joined.query)
+    with timezone.override("UTC"):
+        in_sql = _in_sql(trading_serializers.OrderSerializer, joined)
+        in_python = _in_python(trading_serializers.OrderSerializer, joined)
+    assert in_sql
+    assert in_sql == in_python

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import orjson
 from django.db import models
-from django.db.models import Expression, F, TextField
+from django.db.models import Expression, TextField
 from django.utils import timezone
 from rest_framework import fields
 from rest_framework.relations import PrimaryKeyRelatedField
@@ -74,11 +74,12 @@ class RowJson(Expression):
     def resolve_expression(
         self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False
     ):
+        # Every column is the queried model's own: its Col on the base table, without
+        # resolving a path per name as F() does (a tenth of a list request's CPU).
         resolved = self.copy()
-        resolved.refs = [
-            F(column.column).resolve_expression(query, allow_joins, reuse, summarize)
-            for column in self.columns
-        ]
+        alias = query.get_initial_alias()
+        opts = query.get_meta()
+        resolved.refs = [opts.get_field(column.column).get_col(alias) for column in self.columns]
         return resolved
 
     def get_source_expressions(self):
