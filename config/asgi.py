@@ -14,6 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.heap import freeze_startup_heap  # noqa: E402
 from config.startup import run_system_checks_or_exit  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 
@@ -34,3 +35,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Last: what start-up built is frozen out of the collector's passes (config/heap.py).
+freeze_startup_heap()
