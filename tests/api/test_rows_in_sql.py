@@ -247,3 +247,18 @@ def test_rows_of_a_query_joined_to_another_table_read_the_queried_table():
         in_python = _in_python(trading_serializers.OrderSerializer, joined)
     assert in_sql
     assert in_sql == in_python
+
+
+def test_a_plans_sql_is_built_once_per_zone_and_reused():
+    world = TradingWorld()
+    rows_in_sql._COMPILED.clear()
+    queryset = Order.objects.filter(pk=world.entry.pk)
+    with timezone.override("UTC"):
+        first = _in_sql(trading_serializers.OrderSerializer, queryset)
+        again = _in_sql(trading_serializers.OrderSerializer, queryset)
+    assert first == again
+    assert len(rows_in_sql._COMPILED) == 1
+    with timezone.override("Asia/Kolkata"):
+        (kolkata,) = _in_sql(trading_serializers.OrderSerializer, queryset)
+    assert len(rows_in_sql._COMPILED) == 2
+    assert json.loads(kolkata)["created_at"].endswith("+05:30")
