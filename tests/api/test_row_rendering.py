@@ -10,20 +10,11 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apps.api.serializers import trading as trading_serializers
-from apps.api.serializers.rows import ReadOnlyRowSerializer
 from apps.trading.models import Order
 from tests.api.conftest import token_client, token_for
-from tests.api.trading_world import TradingWorld
+from tests.api.trading_world import ROW_SERIALIZERS, TradingWorld
 
 pytestmark = pytest.mark.django_db
-
-FAST = [
-    serializer
-    for serializer in vars(trading_serializers).values()
-    if isinstance(serializer, type)
-    and issubclass(serializer, ReadOnlyRowSerializer)
-    and serializer is not ReadOnlyRowSerializer
-]
 
 
 def _generic(serializer_class, row) -> dict:
@@ -35,11 +26,11 @@ def _all_rows(serializer_class):
 
 
 def test_every_large_list_resource_renders_through_the_fast_path():
-    served = {serializer.Meta.model.__name__ for serializer in FAST}
+    served = {serializer.Meta.model.__name__ for serializer in ROW_SERIALIZERS}
     assert served >= {"Order", "Fill", "Position", "Trade", "Decision", "CashFlow"}
 
 
-@pytest.mark.parametrize("serializer_class", FAST, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("serializer_class", ROW_SERIALIZERS, ids=lambda s: s.__name__)
 @pytest.mark.parametrize("zone", ["UTC", "America/Sao_Paulo"])
 def test_fast_rows_equal_drf_generic_rows(serializer_class, zone):
     TradingWorld()

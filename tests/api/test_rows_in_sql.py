@@ -21,17 +21,10 @@ from apps.api.serializers import trading as trading_serializers
 from apps.api.serializers.rows import ReadOnlyRowSerializer
 from apps.trading.models import Decision, Order
 from tests.api.conftest import token_client, token_for
-from tests.api.trading_world import TradingWorld
+from tests.api.trading_world import ROW_SERIALIZERS, TradingWorld
 
 pytestmark = pytest.mark.django_db
 
-ROW_SERIALIZERS = [
-    serializer
-    for serializer in vars(trading_serializers).values()
-    if isinstance(serializer, type)
-    and issubclass(serializer, ReadOnlyRowSerializer)
-    and serializer is not ReadOnlyRowSerializer
-]
 # The resource lists, and whether their rows hold a JSON column (compared as documents).
 LISTS = [
     ("/api/v1/orders/", False),

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.accounts.actors import Actor
+from apps.api.serializers import trading as trading_serializers
+from apps.api.serializers.rows import ReadOnlyRowSerializer
 from apps.strategies.engine.signals import Action, Signal
 from apps.trading import controls, golive
 from apps.trading.services import record_cash_flow, record_decision, record_equity_snapshot
@@ -15,6 +17,14 @@ from tests.api.conftest import Desk
 from tests.trading.support import active_account, fill, make_config, order_for, sync_default_symbols
 
 D = Decimal
+# The serializers of the resources' read-only rows (the large lists).
+ROW_SERIALIZERS = [
+    serializer
+    for serializer in vars(trading_serializers).values()
+    if isinstance(serializer, type)
+    and issubclass(serializer, ReadOnlyRowSerializer)
+    and serializer is not ReadOnlyRowSerializer
+]
 SYSTEM = Actor.for_system()
 
 
