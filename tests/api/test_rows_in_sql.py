@@ -255,3 +255,15 @@ def test_a_plans_sql_is_built_once_per_zone_and_reused():
         (kolkata,) = _in_sql(trading_serializers.OrderSerializer, queryset)
     assert len(rows_in_sql._COMPILED) == 2
     assert json.loads(kolkata)["created_at"].endswith("+05:30")
+
+
+class _WithAProperty(ReadOnlyRowSerializer):
+    label = serializers.CharField(source="__str__")
+
+    class Meta:
+        model = Order
+        fields = ["id", "label"]
+
+
+def test_a_field_read_from_a_method_has_no_plan():
+    assert rows_in_sql.plan_for(_WithAProperty) is None

@@ -24,6 +24,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 import orjson
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Expression, TextField
 from django.utils import timezone
@@ -201,7 +202,7 @@ def _column(model, field) -> Column | None:
         return None
     try:
         model_field = model._meta.get_field(field.source_attrs[0])
-    except Exception:
+    except FieldDoesNotExist:  # a property or method: only Python can read it
         return None
     if not model_field.concrete or model_field.is_relation:
         return None
