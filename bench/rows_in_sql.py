@@ -67,6 +67,7 @@ def main() -> None:
     accounts = list(Order.objects.values_list("account_id", flat=True).distinct()[:200])
     week = datetime.now(UTC) - timedelta(days=7)
     renderer = FastJSONRenderer()
+    zone = rows_in_sql.active_zone_name()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = psutil.Process(cursor.fetchone()[0])
@@ -85,7 +86,7 @@ def main() -> None:
         plan = rows_in_sql.plan_for(serializer_class)
 
         def in_sql(account, plan=plan, page_of=page_of):
-            rows = list(plan.select(page_of(account), ["id"])[:size])
+            rows = list(plan.select(page_of(account), ["id"], zone)[:size])
             return renderer.render({"results": plan.fragments(rows)})
 
         def in_python(account, serializer_class=serializer_class, page_of=page_of):

@@ -43,7 +43,7 @@ def _in_sql(serializer_class, queryset) -> list[bytes]:
     """The rows as the response carries them (the renderer escapes line separators in
     the whole document, spliced rows included)."""
     plan = rows_in_sql.plan_for(serializer_class)
-    rows = plan.select(queryset.order_by("pk"), ["id"])
+    rows = plan.select(queryset.order_by("pk"), ["id"], rows_in_sql.active_zone_name())
     return [_escaped(row[rows_in_sql.ROW_ALIAS].encode()) for row in rows]
 
 

@@ -148,13 +148,10 @@ class RowPlan:
     def __init__(self, columns: tuple[Column, ...]):
         self.columns = columns
 
-    def select(self, queryset, keep: list[str]):
-        """The queryset's rows as {ROW_ALIAS: json text} plus the `keep` fields (the
-        cursor pagination reads its position from the ordering field); None when the
-        active zone has no name PostgreSQL would know."""
-        zone = active_zone_name()
-        if zone is None:
-            return None
+    def select(self, queryset, keep: list[str], zone: str):
+        """The queryset's rows as {ROW_ALIAS: json text} in `zone` (an IANA name, see
+        `active_zone_name`), plus the `keep` fields: the cursor pagination reads its
+        position from the ordering field."""
         return queryset.values(*keep, **{ROW_ALIAS: RowJson(self.columns, zone)})
 
     @staticmethod

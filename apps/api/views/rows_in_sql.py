@@ -14,15 +14,17 @@ from ..serializers import rows_in_sql
 class RowsInSqlListMixin(mixins.ListModelMixin):
     def list(self, request, *args, **kwargs):
         plan = rows_in_sql.plan_for(self.get_serializer_class())
+        zone = rows_in_sql.active_zone_name()
         writes_with_orjson = getattr(request.accepted_renderer, "writes_with_orjson", None)
-        if plan is None or not (
-            writes_with_orjson and writes_with_orjson(request.accepted_media_type)
+        if (
+            plan is None
+            or zone is None
+            or self.paginator is None
+            or not (writes_with_orjson and writes_with_orjson(request.accepted_media_type))
         ):
             return super().list(request, *args, **kwargs)
-        rows = plan.select(self.filter_queryset(self.get_queryset()), self._position_fields())
-        if rows is None or self.paginator is None:
-            return super().list(request, *args, **kwargs)
-        page = self.paginate_queryset(rows)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(plan.select(queryset, self._position_fields(), zone))
         return self.get_paginated_response(plan.fragments(page))
 
     def _position_fields(self) -> list[str]:
